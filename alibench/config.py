@@ -1,0 +1,97 @@
+"""Typed experiment configs: dataclass defaults are the paper's settings, presets
+are named override sets, and ``--set key=value`` overrides reject unknown keys
+and values of the wrong type."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Mapping
+
+from .errors import UserError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def field_types(cls: type) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def parse_value(key: str, text: str, typ: type) -> Any:
+    """Convert ``text`` to ``typ`` or raise a UserError naming the key."""
+    try:
+        if typ is bool:
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if typ is int:
+            return int(text)
+        if typ is float:
+            return float(text)
+        if typ is str:
+            return text
+    except ValueError:
+        pass
+    else:
+        raise UserError(f"config key '{key}' has an unsupported type {typ!r}")
+    raise UserError(f"bad value for '{key}': {text!r} is not a {typ.__name__}")
+
+
+def parse_overrides(cls: type, items: list[str]) -> dict[str, Any]:
+    """Parse ``key=value`` strings against the fields of ``cls``."""
+    types = field_types(cls)
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got {item!r}")
+        if key not in types:
+            raise UserError(
+                f"unknown config key '{key}'; valid keys: {', '.join(sorted(types))}")
+        out[key] = parse_value(key, text, types[key])
+    return out
+
+
+def check_preset_values(cls: type, values: Mapping[str, Any]) -> None:
+    types = field_types(cls)
+    for key, value in values.items():
+        if key not in types:
+            raise KeyError(f"preset sets unknown key {key!r} on {cls.__name__}")
+        want = types[key]
+        ok = isinstance(value, want) or (want is float and isinstance(value, int))
+        if not ok or (want is int and isinstance(value, bool)):
+            raise TypeError(f"preset value {key}={value!r} is not a {want.__name__}")
+
+
+def build_config(cls: type, presets: Mapping[str, Mapping[str, Any]], preset: str,
+                 overrides: list[str]) -> Any:
+    """Defaults (the paper) <- preset <- --set overrides, then ``validate()``."""
+    if preset not in presets:
+        raise UserError(f"unknown preset '{preset}'; valid presets: {', '.join(presets)}")
+    values = dict(presets[preset])
+    check_preset_values(cls, values)
+    values.update(parse_overrides(cls, overrides))
+    cfg = cls(**values)
+    validate = getattr(cfg, "validate", None)
+    if validate is not None:
+        validate()
+    return cfg
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    """Rebuild a config saved in a run directory (for --resume)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise UserError(f"saved config has keys this version does not know: {sorted(unknown)}")
+    return cls(**data)

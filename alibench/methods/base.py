@@ -1,0 +1,21 @@
+"""What the training loop needs from a method."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+
+class Method(Protocol):
+    def state(self) -> dict[str, Any]:
+        """Named modules and optimisers, saved and restored by checkpoints."""
+
+    def train_step(self, batch: Any, step: int) -> dict[str, torch.Tensor]:
+        """One update; returns 0-d tensors to log (no host sync here)."""
+
+
+def adam(params, lr: float, beta1: float, beta2: float, device: torch.device) -> torch.optim.Adam:
+    # fused Adam is one kernel per step on CUDA; on CPU the default is right.
+    fused = device.type == "cuda"
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), fused=fused)

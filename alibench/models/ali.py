@@ -1,0 +1,207 @@
+"""The paper's ALI networks for 32×32 images (SVHN and CIFAR10).
+
+Layer lists follow shared/PAPER.md (the appendix tables and the authors'
+released scripts). Choices PAPER.md leaves open, taken from the released code:
+only the first convolution of D(x) has a bias, D(z) has none, the joint
+network has biases; the encoder's last layer and the decoder's output layer
+have biases (the decoder's one per position and channel, initialised to the
+log-odds of the mean training pixel). Batch norm in D sees encoder and decoder
+pairs as one concatenated batch, as in the released code.
+
+``width`` scales every hidden channel count (tiny CPU presets); the latent size
+is the paper's unless set otherwise. ``cond_dim`` > 0 adds a conditioning
+vector y: extra constant input planes for Gz, extra latent inputs for Gx and
+for D(z) (conditional ALI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .layers import ConvBN, Maxout, PositionBias, bn, init_paper, scaled
+
+# (kernel, stride, maps) per layer, from the paper's tables.
+ENCODER = [(5, 1, 32), (4, 2, 64), (4, 1, 128), (4, 2, 256), (4, 1, 512), (1, 1, 512)]
+DECODER = [(4, 1, 256), (4, 2, 128), (4, 1, 64), (4, 2, 32), (5, 1, 32), (1, 1, 32)]
+D_X = [(5, 1, 32), (4, 2, 64), (4, 1, 128), (4, 2, 256), (4, 1, 512)]
+D_Z = [512, 512]
+D_JOINT = [1024, 1024]
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    latent_dim: int
+    gen_slope: float      # leaky ReLU slope in Gz and Gx
+    maxout: bool          # D uses maxout (CIFAR10) instead of BN + leaky ReLU (SVHN)
+    disc_slope: float     # leaky ReLU slope in D when not maxout
+    dropout_first: float  # dropout on the input of D(x)'s and D(z)'s first layer
+    dropout_rest: float   # dropout on every other D input
+
+
+ARCHS = {
+    "svhn": ArchSpec("svhn", 256, 0.01, False, 0.01, 0.2, 0.2),
+    "cifar10": ArchSpec("cifar10", 64, 0.1, True, 0.0, 0.2, 0.5),
+}
+
+
+class Encoder(nn.Module):
+    """Gz: x → (μ, log σ), each (N, latent, 1, 1)."""
+
+    def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
+                 cond_dim: int = 0) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim or spec.latent_dim
+        self.cond_dim = cond_dim
+        blocks, c_in = [], 3 + cond_dim
+        for k, s, c in ENCODER:
+            c_out = scaled(c, width)
+            blocks.append(ConvBN(nn.Conv2d(c_in, c_out, k, s, bias=False), c_out, spec.gen_slope))
+            c_in = c_out
+        self.blocks = nn.ModuleList(blocks)
+        self.out = nn.Conv2d(c_in, 2 * self.latent_dim, 1, bias=True)
+
+    def _input(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if not self.cond_dim:
+            return x
+        planes = y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3]).to(x.dtype)
+        return torch.cat([x, planes], dim=1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        h = self._input(x, y)
+        for block in self.blocks:
+            h = block(h)
+        mu, log_sigma = self.out(h).chunk(2, dim=1)
+        return mu, log_sigma
+
+    def features(self, x: torch.Tensor, layers: tuple[str, ...],
+                 y: torch.Tensor | None = None) -> torch.Tensor:
+        """Flattened concatenation of named activations: 'mu' and 'bn1'..'bn6'
+        (batch-norm outputs of the six hidden convolutions)."""
+        acts, h = {}, self._input(x, y)
+        for i, block in enumerate(self.blocks, 1):
+            acts[f"bn{i}"], h = block.forward_bn(h)
+        acts["mu"] = self.out(h).chunk(2, dim=1)[0]
+        return torch.cat([acts[name].flatten(1) for name in layers], dim=1)
+
+
+class Decoder(nn.Module):
+    """Gx: z (N, latent, 1, 1) → x in [0, 1] (N, 3, 32, 32)."""
+
+    def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
+                 cond_dim: int = 0) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim or spec.latent_dim
+        self.cond_dim = cond_dim
+        blocks, c_in = [], self.latent_dim + cond_dim
+        for k, s, c in DECODER:
+            c_out = scaled(c, width)
+            conv = (nn.ConvTranspose2d(c_in, c_out, k, s, bias=False) if k > 1
+                    else nn.Conv2d(c_in, c_out, 1, bias=False))
+            blocks.append(ConvBN(conv, c_out, spec.gen_slope))
+            c_in = c_out
+        self.blocks = nn.ModuleList(blocks)
+        self.out = nn.Conv2d(c_in, 3, 1, bias=False)
+        self.out_bias = PositionBias((3, 32, 32))
+
+    def logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = z if not self.cond_dim else torch.cat([z, y[:, :, None, None].to(z.dtype)], dim=1)
+        for block in self.blocks:
+            h = block(h)
+        return self.out_bias(self.out(h))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z, y))
+
+    @torch.no_grad()
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """Set the output bias to the log-odds of the mean training image (3, 32, 32)."""
+        p = mean_image.clamp(1e-7, 1 - 1e-7)
+        self.out_bias.bias.copy_(torch.log(p / (1 - p)))
+
+
+def _disc_stack(spec: ArchSpec, sizes, c_in: int, width: float, conv, first_bias: bool,
+                batch_norm: bool) -> tuple[nn.Sequential, int]:
+    """Dropout → conv → (BN) → activation for each layer; maxout halves the maps."""
+    layers = []
+    for i, size in enumerate(sizes):
+        maps = scaled(size, width, even=spec.maxout)
+        use_bn = batch_norm and i > 0 and not spec.maxout
+        layers += [nn.Dropout(spec.dropout_first if i == 0 else spec.dropout_rest),
+                   conv(c_in, maps, size_index=i, bias=first_bias and i == 0)]
+        if use_bn:
+            layers.append(bn(maps))
+        if spec.maxout:
+            layers.append(Maxout(2))
+            c_in = maps // 2
+        else:
+            layers.append(nn.LeakyReLU(spec.disc_slope))
+            c_in = maps
+    return nn.Sequential(*layers), c_in
+
+
+class Discriminator(nn.Module):
+    """D(x, z) → ``n_out`` logits: D(x) and D(z) towers, joined by 1×1 convolutions."""
+
+    def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
+                 n_out: int = 1, cond_dim: int = 0) -> None:
+        super().__init__()
+        latent_dim = latent_dim or spec.latent_dim
+
+        def conv_x(c_in, c_out, size_index, bias):
+            k, s, _ = D_X[size_index]
+            return nn.Conv2d(c_in, c_out, k, s, bias=bias)
+
+        def conv_1x1(c_in, c_out, size_index, bias):
+            return nn.Conv2d(c_in, c_out, 1, bias=bias)
+
+        self.x_net, cx = _disc_stack(spec, [c for _, _, c in D_X], 3, width, conv_x,
+                                     first_bias=True, batch_norm=True)
+        self.z_net, cz = _disc_stack(spec, D_Z, latent_dim + cond_dim, width, conv_1x1,
+                                     first_bias=False, batch_norm=False)
+        joint, c_in = [], cx + cz
+        for size in D_JOINT:
+            maps = scaled(size, width, even=spec.maxout)
+            joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
+            joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
+            c_in = maps // 2 if spec.maxout else maps
+        self.joint = nn.Sequential(*joint)
+        self.head = nn.Sequential(nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, n_out, 1))
+        self.cond_dim = cond_dim
+        self.feature_dim = c_in
+
+    def joint_features(self, x: torch.Tensor, z: torch.Tensor,
+                       y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond_dim:
+            z = torch.cat([z, y[:, :, None, None].to(z.dtype)], dim=1)
+        return self.joint(torch.cat([self.x_net(x), self.z_net(z)], dim=1))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor,
+                y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.joint_features(x, z, y)).flatten(1)
+
+
+@dataclass
+class ALINets:
+    encoder: Encoder
+    decoder: Decoder
+    discriminator: Discriminator
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"encoder": self.encoder, "decoder": self.decoder,
+                "discriminator": self.discriminator}
+
+
+def build_ali(arch: str, width: float = 1.0, latent_dim: int = 0, n_out: int = 1,
+              cond_dim: int = 0) -> ALINets:
+    spec = ARCHS[arch]
+    latent = latent_dim or spec.latent_dim
+    nets = ALINets(Encoder(spec, width, latent, cond_dim),
+                   Decoder(spec, width, latent, cond_dim),
+                   Discriminator(spec, width, latent, n_out, cond_dim))
+    for net in nets.modules().values():
+        init_paper(net)
+    return nets

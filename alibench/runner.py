@@ -1,0 +1,105 @@
+"""Running a registered experiment: config, data and every check first, then
+one run directory per seed, its state kept current in run.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__, hardware, tables
+from .config import build_config, from_dict, to_dict
+from .data import load_dataset
+from .errors import UserError
+from .experiments.common import RunContext
+from .fsutil import atomic_write_json
+from .loop import Divergence
+from .registry import Experiment
+from .rundir import METRICS_FILE, Run
+
+SPLITS_DIR = "label-splits"
+
+
+def _config(exp: Experiment, args: argparse.Namespace):
+    """(config, preset, seeds, run to resume or None)."""
+    if args.resume is None:
+        overrides = ([f"data={args.data}"] if args.data else []) + list(args.overrides)
+        cfg = build_config(exp.config_cls, exp.presets, args.preset, overrides)
+        from .run import parse_seeds
+        return cfg, args.preset, parse_seeds(args.seeds), None
+    if args.overrides or args.data:
+        raise UserError("--set/--data cannot be combined with --resume: a resumed run keeps its saved config")
+    run = Run.open(args.resume, exp.name)
+    meta = run.meta
+    if meta.get("state") == "finished":
+        raise UserError(f"{args.resume} already finished; nothing to resume")
+    cfg = from_dict(exp.config_cls, meta["config"])
+    cfg.validate()
+    return cfg, meta["preset"], [int(meta["seed"])], run
+
+
+def _meta(exp: Experiment, cfg, preset: str, seed: int, data, args, device) -> dict:
+    return {"experiment": exp.name, "preset": preset, "seed": seed, "config": to_dict(cfg),
+            "overrides": list(args.overrides), "alibench_version": __version__,
+            "git_commit": hardware.git_commit(), "hardware": hardware.info(device),
+            "dataset": {**data.summary(), "fingerprint": data.fingerprint()},
+            "data_dir": str(args.data_dir) if args.data_dir else None,
+            "command": "python -m alibench.run " + shlex.join(sys.argv[1:])}
+
+
+def _run_one(exp: Experiment, cfg, ctx: RunContext) -> list[dict]:
+    run = ctx.run
+    try:
+        records = exp.run(cfg, ctx)
+    except Divergence as exc:
+        run.set_state("failed", str(exc))
+        raise UserError(f"training diverged: {exc}; run marked failed in {run.path} "
+                        "(its last good checkpoint is kept)") from exc
+    except KeyboardInterrupt:
+        run.set_state("interrupted", "interrupted by the user")
+        raise
+    except BaseException as exc:
+        run.set_state("failed", f"{type(exc).__name__}: {exc}")
+        raise
+    run.set_state("finished")
+    return records
+
+
+def run_experiment(exp: Experiment, args: argparse.Namespace) -> int:
+    cfg, preset, seeds, resumed = _config(exp, args)
+    if args.show_config:
+        print(json.dumps(to_dict(cfg), indent=2))
+        return 0
+    device = hardware.resolve_device(args.device)
+    data = load_dataset(cfg.data, args.data_dir, args.download,
+                        with_extra="extra" in getattr(cfg, "unlabeled", ""))
+    if exp.check is not None:
+        exp.check(cfg, data)
+    for note in data.notes:
+        print(f"note: {data.name}: {note}")
+    out = Path(args.out) if resumed is None else resumed.path.parent
+    records: list[dict] = []
+    for seed in seeds:
+        if resumed is not None:
+            run = resumed
+            (run.path / METRICS_FILE).unlink(missing_ok=True)  # evaluation is redone whole
+            run.update(state="running", resumed_from_state=run.state)
+        else:
+            name = f"{exp.name}_{data.name.replace(':', '-')}_{preset}_seed{seed}"
+            run = Run.create(out, name, _meta(exp, cfg, preset, seed, data, args, device))
+            if data.split_info:
+                atomic_write_json(run.path / "data_split.json", data.split_info)
+        print(f"run: {run.path}")
+        ctx = RunContext(exp.name, run, data, device, seed, preset, hardware.describe(device),
+                         out / SPLITS_DIR, resumed=resumed is not None, paper_dataset=exp.paper_dataset)
+        records += _run_one(exp, cfg, ctx)
+    print()
+    print(tables.render(tables.display(tables.summarize(pd.DataFrame(records)))))
+    if not data.full:
+        print(f"\n{data.description}: not the full dataset, so these numbers are not comparable "
+              "with the paper's (shown for reference only).")
+    return 0

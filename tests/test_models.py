@@ -1,0 +1,100 @@
+"""The paper preset builds exactly PAPER.md's layer shapes.
+
+Expected parameter counts were computed by hand from the tables
+(k·k·c_in·c_out weights, 2·c for each batch norm, biases where the released
+code has them):
+
+SVHN encoder   conv 5/1/32: 3·32·25=2400 +BN 64 | 4/2/64: 32·64·16=32768 +128
+               4/1/128: 131072 +256 | 4/2/256: 524288 +512 | 4/1/512: 2097152 +1024
+               1/1/512: 262144 +1024 | out 1/1/512: 512·512+512=262656   → 3,315,488
+SVHN decoder   tconv 4/1/256: 256·256·16=1048576 +512 | 4/2/128: 524288 +256
+               4/1/64: 131072 +128 | 4/2/32: 32768 +64 | 5/1/32: 25600 +64
+               conv 1/1/32: 1024 +64 | out 1/1/3: 96 + 3·32·32 biases=3168 → 1,767,584
+SVHN D(x)      2400+32 | 32768+128 | 131072+256 | 524288+512 | 2097152+1024 → 2,789,632
+SVHN D(z)      256·512 + 512·512 (no biases)                             →   393,216
+SVHN D(x,z)    1024·1024+1024 twice, 1024+1                              → 2,100,225
+CIFAR10 encoder  as SVHN with out 512·128+128=65664                      → 3,118,496
+CIFAR10 decoder  as SVHN with tconv 64·256·16=262144 +512                →   981,152
+CIFAR10 D(x)   maxout halves maps: 3·32·25+32 | 16·64·16 | 32·128·16 | 64·256·16
+               | 128·512·16 = 2432+16384+65536+262144+1048576             → 1,395,072
+CIFAR10 D(z)   64·512 + 256·512                                          →   163,840
+CIFAR10 D(x,z) 512·1024+1024 twice, 512+1                                → 1,051,137
+"""
+
+import pytest
+import torch
+
+from alibench.features import encoder_features
+from alibench.models import build_ali
+from alibench.models.layers import count_params
+
+EXPECTED = {
+    "svhn": {"encoder": 3_315_488, "decoder": 1_767_584, "x_net": 2_789_632,
+             "z_net": 393_216, "joint": 2_100_225},
+    "cifar10": {"encoder": 3_118_496, "decoder": 981_152, "x_net": 1_395_072,
+                "z_net": 163_840, "joint": 1_051_137},
+}
+
+
+@pytest.mark.parametrize("arch", ["svhn", "cifar10"])
+def test_parameter_counts_match_hand_computed_tables(arch):
+    nets = build_ali(arch)
+    d = nets.discriminator
+    got = {"encoder": count_params(nets.encoder), "decoder": count_params(nets.decoder),
+           "x_net": count_params(d.x_net), "z_net": count_params(d.z_net),
+           "joint": count_params(d.joint) + count_params(d.head)}
+    assert got == EXPECTED[arch]
+
+
+def test_svhn_spatial_sizes_follow_the_table():
+    nets = build_ali("svhn")
+    h = torch.rand(2, 3, 32, 32)
+    sizes = []
+    for block in nets.encoder.blocks:
+        h = block(h)
+        sizes.append(h.shape[-1])
+    assert sizes == [28, 13, 10, 4, 1, 1]
+    z = torch.randn(2, 256, 1, 1)
+    sizes = []
+    for block in nets.decoder.blocks:
+        z = block(z)
+        sizes.append(z.shape[-1])
+    assert sizes == [4, 10, 13, 28, 32, 32]
+
+
+def test_feature_dimension_of_the_paper_selection():
+    nets = build_ali("svhn").encoder.eval()
+    x = torch.rand(3, 32, 32, 3).mul(255).byte().numpy()
+    f = encoder_features(nets, x, ("mu", "bn4", "bn5", "bn6"), torch.device("cpu"))
+    assert f.shape == (3, 256 + 4096 + 512 + 512)
+
+
+def test_decoder_output_bias_is_mean_log_odds():
+    nets = build_ali("svhn", width=0.125)
+    mean = torch.full((3, 32, 32), 0.25)
+    nets.decoder.init_output_bias(mean)
+    with torch.no_grad():
+        for p in nets.decoder.out.parameters():
+            p.zero_()
+        x = nets.decoder(torch.randn(4, 256, 1, 1))
+    assert torch.allclose(x, torch.full_like(x, 0.25), atol=1e-6)
+
+
+def test_weights_follow_the_paper_init():
+    nets = build_ali("svhn")
+    w = nets.encoder.blocks[4].conv.weight
+    assert abs(w.std().item() - 0.01) < 5e-4 and abs(w.mean().item()) < 1e-3
+    assert torch.all(nets.discriminator.joint[1].bias == 0)
+
+
+@pytest.mark.parametrize("arch", ["svhn", "cifar10"])
+def test_width_multiplier_shrinks_every_network(arch):
+    small, full = build_ali(arch, width=0.25), build_ali(arch)
+    for name in ("encoder", "decoder", "discriminator"):
+        assert count_params(getattr(small, name)) < count_params(getattr(full, name)) / 4
+
+
+def test_discriminator_logit_shapes_and_k_plus_one_head():
+    nets = build_ali("cifar10", width=0.25, n_out=10)
+    x, z = torch.rand(5, 3, 32, 32), torch.randn(5, 64, 1, 1)
+    assert nets.discriminator(x, z).shape == (5, 10)
