@@ -24,6 +24,13 @@ class Divergence(Exception):
 
 
 @dataclass
+class Callback:
+    """``fn(step)`` after every ``every``-th step (sample grids, extra logs)."""
+    every: int
+    fn: Callable[[int], None]
+
+
+@dataclass
 class LoopSettings:
     total_steps: int
     log_every: int = 100
@@ -47,7 +54,8 @@ def resume_step(run: Run, state: dict[str, Any], device: torch.device) -> int:
 
 
 def train(method: Method, next_batch: Callable[[int], Any], settings: LoopSettings, run: Run,
-          start_step: int = 0, on_log: Callable[[int, dict], None] | None = None) -> None:
+          start_step: int = 0, on_log: Callable[[int, dict], None] | None = None,
+          callbacks: tuple[Callback, ...] = ()) -> None:
     total = settings.total_steps
     sums: dict[str, torch.Tensor] = {}
     count, t0 = 0, time.perf_counter()
@@ -67,6 +75,9 @@ def train(method: Method, next_batch: Callable[[int], Any], settings: LoopSettin
                 if on_log is not None:
                     on_log(done, record)
                 sums, count, t0 = {}, 0, time.perf_counter()
+            for cb in callbacks:
+                if done % cb.every == 0 or done == total:
+                    cb.fn(done)
             if done % settings.checkpoint_every == 0 or done == total:
                 checkpoint.save(run.checkpoint_path, done, method.state())
             bar.update(1)

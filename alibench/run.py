@@ -26,6 +26,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def parse_int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"{flag} expects integers like 1000,4000, got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise UserError(f"{flag} expects positive integers like 1000,4000, got {text!r}")
+    return list(dict.fromkeys(values))
+
+
 def parse_seeds(text: str) -> list[int]:
     seeds: list[int] = []
     try:
@@ -67,6 +77,9 @@ def _add_experiment_args(p: argparse.ArgumentParser, exp: registry.Experiment) -
                    help="download missing official files with torchvision")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--seeds", default="0", help="comma list or range, e.g. 0,1,2 or 0-4 (default 0)")
+    p.add_argument("--labels", default=None,
+                   help="labelled-example counts, e.g. 1000,4000: one run per count and seed "
+                        "(default: the preset's n_labels)")
     p.add_argument("--out", type=Path, default=Path("results/runs"),
                    help="directory that receives one run directory per seed (default results/runs)")
     p.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],

@@ -24,22 +24,27 @@ from .rundir import METRICS_FILE, Run
 SPLITS_DIR = "label-splits"
 
 
-def _config(exp: Experiment, args: argparse.Namespace):
-    """(config, preset, seeds, run to resume or None)."""
+def _configs(exp: Experiment, args: argparse.Namespace):
+    """([configs, one per label count], preset, seeds, run to resume or None)."""
+    from .run import parse_int_list, parse_seeds
     if args.resume is None:
         overrides = ([f"data={args.data}"] if args.data else []) + list(args.overrides)
-        cfg = build_config(exp.config_cls, exp.presets, args.preset, overrides)
-        from .run import parse_seeds
-        return cfg, args.preset, parse_seeds(args.seeds), None
-    if args.overrides or args.data:
-        raise UserError("--set/--data cannot be combined with --resume: a resumed run keeps its saved config")
+        labels = parse_int_list(args.labels, "--labels") if args.labels else [None]
+        if labels != [None] and not hasattr(exp.config_cls, "n_labels"):
+            raise UserError(f"{exp.name} takes no --labels")
+        cfgs = [build_config(exp.config_cls, exp.presets, args.preset,
+                             overrides + ([f"n_labels={n}"] if n else [])) for n in labels]
+        return cfgs, args.preset, parse_seeds(args.seeds), None
+    if args.overrides or args.data or args.labels:
+        raise UserError("--set/--data/--labels cannot be combined with --resume: "
+                        "a resumed run keeps its saved config")
     run = Run.open(args.resume, exp.name)
     meta = run.meta
     if meta.get("state") == "finished":
         raise UserError(f"{args.resume} already finished; nothing to resume")
     cfg = from_dict(exp.config_cls, meta["config"])
     cfg.validate()
-    return cfg, meta["preset"], [int(meta["seed"])], run
+    return [cfg], meta["preset"], [int(meta["seed"])], run
 
 
 def _meta(exp: Experiment, cfg, preset: str, seed: int, data, args, device) -> dict:
@@ -70,36 +75,46 @@ def _run_one(exp: Experiment, cfg, ctx: RunContext) -> list[dict]:
 
 
 def run_experiment(exp: Experiment, args: argparse.Namespace) -> int:
-    cfg, preset, seeds, resumed = _config(exp, args)
+    cfgs, preset, seeds, resumed = _configs(exp, args)
     if args.show_config:
-        print(json.dumps(to_dict(cfg), indent=2))
+        for cfg in cfgs:
+            print(json.dumps(to_dict(cfg), indent=2))
         return 0
     device = hardware.resolve_device(args.device)
-    data = load_dataset(cfg.data, args.data_dir, args.download,
-                        with_extra="extra" in getattr(cfg, "unlabeled", ""))
+    data = load_dataset(cfgs[0].data, args.data_dir, args.download,
+                        with_extra="extra" in getattr(cfgs[0], "unlabeled", ""))
     if exp.check is not None:
-        exp.check(cfg, data)
+        for cfg in cfgs:          # every refusal happens before any directory is made
+            exp.check(cfg, data)
     for note in data.notes:
         print(f"note: {data.name}: {note}")
     out = Path(args.out) if resumed is None else resumed.path.parent
     records: list[dict] = []
-    for seed in seeds:
-        if resumed is not None:
-            run = resumed
-            (run.path / METRICS_FILE).unlink(missing_ok=True)  # evaluation is redone whole
-            run.update(state="running", resumed_from_state=run.state)
-        else:
-            name = f"{exp.name}_{data.name.replace(':', '-')}_{preset}_seed{seed}"
-            run = Run.create(out, name, _meta(exp, cfg, preset, seed, data, args, device))
-            if data.split_info:
-                atomic_write_json(run.path / "data_split.json", data.split_info)
-        print(f"run: {run.path}")
-        ctx = RunContext(exp.name, run, data, device, seed, preset, hardware.describe(device),
-                         out / SPLITS_DIR, resumed=resumed is not None, paper_dataset=exp.paper_dataset)
-        records += _run_one(exp, cfg, ctx)
+    for cfg in cfgs:
+        for seed in seeds:
+            run = _open_run(exp, cfg, preset, seed, data, args, device, out, resumed)
+            print(f"run: {run.path}")
+            ctx = RunContext(exp.name, run, data, device, seed, preset, hardware.describe(device),
+                             out / SPLITS_DIR, resumed=resumed is not None,
+                             paper_dataset=exp.paper_dataset)
+            records += _run_one(exp, cfg, ctx)
     print()
     print(tables.render(tables.display(tables.summarize(pd.DataFrame(records)))))
     if not data.full:
         print(f"\n{data.description}: not the full dataset, so these numbers are not comparable "
               "with the paper's (shown for reference only).")
     return 0
+
+
+def _open_run(exp: Experiment, cfg, preset: str, seed: int, data, args, device, out: Path,
+              resumed: Run | None) -> Run:
+    if resumed is not None:
+        (resumed.path / METRICS_FILE).unlink(missing_ok=True)  # evaluation is redone whole
+        resumed.update(state="running", resumed_from_state=resumed.state)
+        return resumed
+    labels = f"_n{cfg.n_labels}" if hasattr(cfg, "n_labels") else ""
+    name = f"{exp.name}_{data.name.replace(':', '-')}_{preset}{labels}_seed{seed}"
+    run = Run.create(out, name, _meta(exp, cfg, preset, seed, data, args, device))
+    if data.split_info:
+        atomic_write_json(run.path / "data_split.json", data.split_info)
+    return run
