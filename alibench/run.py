@@ -8,6 +8,7 @@ non-zero exit; ``--debug`` shows the traceback of unexpected errors.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -131,11 +132,46 @@ def _add_download_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--splits", default="train,test,extra", help="SVHN splits to fetch")
 
 
+def _bands(args: argparse.Namespace) -> int:
+    from .bands import derive
+    data = derive([Path(p) for p in args.runs], tuple(args.metrics.split(",")), args.k, args.floor,
+                  args.min_seeds)
+    print(json.dumps(data, indent=2))
+    return 0
+
+
+def _add_bands_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="run directories, or folders holding them")
+    p.add_argument("--metrics", default="test_error_pct", help="comma list of metrics to band")
+    p.add_argument("--k", type=float, default=3.0, help="half-width in standard deviations over seeds")
+    p.add_argument("--floor", type=float, default=1.0, help="smallest half-width, in points")
+    p.add_argument("--min-seeds", type=int, default=5)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .bands import check, load
+    table, ok = check(load(args.against), [Path(p) for p in args.runs])
+    print(table.to_markdown(index=False))
+    bad = int((table["status"] != "ok").sum())
+    print(f"\ncheck: {'all ' + str(len(table)) + ' bands ok' if ok else f'{bad} of {len(table)} bands failed'}")
+    return 0 if ok else 1
+
+
+def _add_check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--against", type=Path, required=True, metavar="BANDS", help="bands JSON file")
+    p.add_argument("runs", nargs="*", default=["results/runs"],
+                   help="run directories or folders holding them (default results/runs)")
+
+
 TOOLS = {
     "tables": ("mean ± std tables from run directories, beside the paper's numbers",
                _add_tables_args, _tables),
     "download": ("fetch the official SVHN or CIFAR10 files with torchvision",
                  _add_download_args, _download),
+    "bands": ("derive regression bands (JSON on stdout) from >= 5 seeds of finished runs",
+              _add_bands_args, _bands),
+    "check": ("compare finished runs with stored bands; non-zero exit on any failure",
+              _add_check_args, _check),
 }
 
 
