@@ -15,6 +15,8 @@ from pathlib import Path
 
 from . import registry
 from .errors import UserError
+from .fsutil import atomic_write_text
+from .stop import Stopped
 
 EXIT_USER = 2
 EXIT_BUG = 1
@@ -102,11 +104,19 @@ def _tables(args: argparse.Namespace) -> int:
     root = Path(args.runs)
     if not root.exists():
         raise UserError(f"no runs directory {root}; run an experiment first or pass --runs DIR")
-    records, skipped = tables.load_records(root)
-    summary = tables.summarize(records, args.metric)
-    print(tables.render(tables.display(summary), args.format))
+    records, skipped = tables.scan(root)
+    text = tables.render(tables.display(tables.summarize(records, args.metric)), args.format)
+    if args.output:
+        try:
+            atomic_write_text(args.output, text + "\n")
+        except OSError as exc:
+            raise UserError(f"cannot write {args.output} ({exc.strerror}); choose another --output") from exc
+        print(f"wrote {args.output}")
+    else:
+        print(text)
     if skipped:
-        print(f"({skipped} run(s) not finished were skipped)", file=sys.stderr)
+        print(f"skipped {tables.describe_skipped(skipped)}: only finished runs are tabulated",
+              file=sys.stderr)
     return 0
 
 
@@ -115,6 +125,8 @@ def _add_tables_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", default="results/runs", help="directory of run directories")
     p.add_argument("--format", choices=FORMATS, default="markdown")
     p.add_argument("--metric", default="test_error_pct")
+    p.add_argument("--output", type=Path, default=None,
+                   help="write the table to this file (atomically) instead of printing it")
 
 
 def _download(args: argparse.Namespace) -> int:
@@ -206,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"alibench: error: {exc}", file=sys.stderr)
         return EXIT_USER
+    except Stopped as exc:
+        print(f"alibench: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("alibench: interrupted", file=sys.stderr)
         return 130

@@ -8,10 +8,11 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
-from . import __version__, hardware, tables
+from . import __version__, checkpoint, hardware, stop, tables
 from .config import build_config, from_dict, to_dict
 from .data import load_dataset
 from .errors import UserError
@@ -19,13 +20,18 @@ from .experiments.common import RunContext
 from .fsutil import atomic_write_json
 from .loop import Divergence
 from .registry import Experiment
-from .rundir import METRICS_FILE, Run
+from .rundir import Run, check_out_dir
 
 SPLITS_DIR = "label-splits"
 
 
+class Resume(NamedTuple):
+    run: Run
+    step: int     # of its checkpoint (0: none yet)
+
+
 def _configs(exp: Experiment, args: argparse.Namespace):
-    """([configs, one per label count], preset, seeds, run to resume or None)."""
+    """([configs, one per label count], preset, seeds, Resume or None)."""
     from .run import parse_int_list, parse_seeds
     if args.resume is None:
         overrides = ([f"data={args.data}"] if args.data else []) + list(args.overrides)
@@ -38,13 +44,24 @@ def _configs(exp: Experiment, args: argparse.Namespace):
     if args.overrides or args.data or args.labels:
         raise UserError("--set/--data/--labels cannot be combined with --resume: "
                         "a resumed run keeps its saved config")
-    run = Run.open(args.resume, exp.name)
+    return _resumable(exp, Path(args.resume))
+
+
+def _resumable(exp: Experiment, path: Path):
+    """Everything about a run to resume is checked before the run is touched."""
+    run = Run.open(path, exp.name)
     meta = run.meta
     if meta.get("state") == "finished":
-        raise UserError(f"{args.resume} already finished; nothing to resume")
+        raise UserError(f"{path} already finished; nothing to resume "
+                        "(start a new run to train again)")
+    missing = [k for k in ("config", "preset", "seed") if k not in meta]
+    if missing:
+        raise UserError(f"{path / 'run.json'} lacks {', '.join(missing)}; this run cannot be resumed")
+    run.hold()
+    step = int(checkpoint.read(run.checkpoint_path)["step"]) if run.checkpoint_path.exists() else 0
     cfg = from_dict(exp.config_cls, meta["config"])
     cfg.validate()
-    return [cfg], meta["preset"], [int(meta["seed"])], run
+    return [cfg], meta["preset"], [int(meta["seed"])], Resume(run, step)
 
 
 def _meta(exp: Experiment, cfg, preset: str, seed: int, data, args, device) -> dict:
@@ -59,11 +76,17 @@ def _meta(exp: Experiment, cfg, preset: str, seed: int, data, args, device) -> d
 def _run_one(exp: Experiment, cfg, ctx: RunContext) -> list[dict]:
     run = ctx.run
     try:
-        records = exp.run(cfg, ctx)
+        with stop.handling_signals():
+            records = exp.run(cfg, ctx)
     except Divergence as exc:
-        run.set_state("failed", str(exc))
-        raise UserError(f"training diverged: {exc}; run marked failed in {run.path} "
-                        "(its last good checkpoint is kept)") from exc
+        run.set_state("failed", f"training diverged: {exc}")
+        raise UserError(f"training diverged: {exc}; run marked failed in {run.path}, "
+                        f"{_checkpoint_note(run)}; lower lr or change the config") from exc
+    except stop.Stopped as exc:
+        run.set_state("interrupted", exc.message)
+        exc.message += (f"; run marked interrupted, {_checkpoint_note(run)}; resume with: "
+                        f"python -m alibench.run {exp.name} --resume {run.path}")
+        raise
     except KeyboardInterrupt:
         run.set_state("interrupted", "interrupted by the user")
         raise
@@ -88,7 +111,8 @@ def run_experiment(exp: Experiment, args: argparse.Namespace) -> int:
             exp.check(cfg, data)
     for note in data.notes:
         print(f"note: {data.name}: {note}")
-    out = Path(args.out) if resumed is None else resumed.path.parent
+    out = Path(args.out) if resumed is None else resumed.run.path.parent
+    check_out_dir(out)
     records: list[dict] = []
     for cfg in cfgs:
         for seed in seeds:
@@ -107,14 +131,23 @@ def run_experiment(exp: Experiment, args: argparse.Namespace) -> int:
 
 
 def _open_run(exp: Experiment, cfg, preset: str, seed: int, data, args, device, out: Path,
-              resumed: Run | None) -> Run:
+              resumed: Resume | None) -> Run:
     if resumed is not None:
-        (resumed.path / METRICS_FILE).unlink(missing_ok=True)  # evaluation is redone whole
-        resumed.update(state="running", resumed_from_state=resumed.state)
-        return resumed
+        resumed.run.start_resume(resumed.step)
+        return resumed.run
     labels = f"_n{cfg.n_labels}" if hasattr(cfg, "n_labels") else ""
     name = f"{exp.name}_{data.name.replace(':', '-')}_{preset}{labels}_seed{seed}"
     run = Run.create(out, name, _meta(exp, cfg, preset, seed, data, args, device))
     if data.split_info:
         atomic_write_json(run.path / "data_split.json", data.split_info)
     return run
+
+
+def _checkpoint_note(run: Run) -> str:
+    """Which checkpoint a stopped or failed run keeps (only finite states are ever saved)."""
+    if not run.checkpoint_path.exists():
+        return "no checkpoint had been written"
+    try:
+        return f"its checkpoint at step {checkpoint.read(run.checkpoint_path)['step']} is kept"
+    except UserError:
+        return "its checkpoint is unreadable"

@@ -3,6 +3,7 @@ the paper's number beside each row."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +16,34 @@ GROUP = ["paper_dataset", "experiment", "method", "dataset", "preset", "hardware
 FORMATS = ("markdown", "csv", "latex")
 
 
-def load_records(root: Path) -> tuple[pd.DataFrame, int]:
-    """All metric lines of finished runs under ``root``, and how many runs were skipped."""
-    rows, skipped = [], 0
+def scan(root: Path) -> tuple[pd.DataFrame, Counter]:
+    """All metric lines of finished runs under ``root``, and the runs skipped,
+    counted by state ("unreadable" for a damaged run.json or metrics file)."""
+    rows, skipped = [], Counter()
     for run in find_runs(root):
         try:
             state = run.meta.get("state")
-        except (OSError, ValueError):
-            state = None
+            metrics = run.metrics() if state == "finished" else []
+        except (OSError, ValueError, AttributeError):
+            state = "unreadable"
         if state != "finished":
-            skipped += 1
+            skipped[state or "unknown"] += 1
             continue
-        rows += run.metrics()
+        rows += metrics
     return pd.DataFrame(rows), skipped
+
+
+def load_records(root: Path) -> tuple[pd.DataFrame, int]:
+    """All metric lines of finished runs under ``root``, and how many runs were skipped."""
+    records, skipped = scan(root)
+    return records, sum(skipped.values())
+
+
+def describe_skipped(skipped: Counter) -> str:
+    """'3 runs (1 failed, 2 running)'."""
+    n = sum(skipped.values())
+    detail = ", ".join(f"{count} {state}" for state, count in sorted(skipped.items()))
+    return f"{n} run{'s' if n != 1 else ''} ({detail})"
 
 
 def summarize(records: pd.DataFrame, metric: str = "test_error_pct") -> pd.DataFrame:

@@ -138,3 +138,35 @@ def test_sampler_epochs_are_permutations_and_depend_only_on_the_step():
     fresh = EpochSampler(10, 3, seed=4, device="cpu")
     assert fresh.indices(4).tolist() == s.indices(4).tolist()
     assert EpochSampler(10, 3, seed=5, device="cpu").indices(0).tolist() != epoch[0]
+
+
+@pytest.mark.parametrize("x,y,fragment", [
+    (np.zeros((28, 28, 3, 5), np.uint8), np.ones((5, 1), np.uint8), "expected 32x32x3"),
+    (np.zeros((32, 32, 3, 5), np.float32), np.ones((5, 1), np.uint8), "must be uint8"),
+    (np.zeros((32, 32, 3, 5), np.uint8), np.full((5, 1), 11, np.uint8), "labels must lie in 0..9"),
+])
+def test_svhn_mat_with_wrong_contents_is_refused(tmp_path, x, y, fragment):
+    (tmp_path / "svhn").mkdir()
+    scipy.io.savemat(tmp_path / "svhn" / "train_32x32.mat", {"X": x, "y": y})
+    write_svhn_mat(tmp_path / "svhn" / "test_32x32.mat", 3)
+    with pytest.raises(UserError, match=fragment):
+        load_dataset("svhn", tmp_path)
+
+
+@pytest.mark.parametrize("batch,fragment", [
+    ({"data": np.zeros((20, 3000), np.uint8), "labels": [0] * 20}, "cannot read the CIFAR10 batches"),
+    ({"data": np.zeros((20, 3072), np.uint8), "labels": [12] * 20}, "labels must lie in 0..9"),
+    ({"pixels": np.zeros((20, 3072), np.uint8)}, "cannot read the CIFAR10 batches"),
+])
+def test_cifar10_batch_with_wrong_contents_is_refused(tmp_path, batch, fragment):
+    folder = write_cifar10(tmp_path)
+    with open(folder / "data_batch_1", "wb") as f:
+        pickle.dump(batch, f)
+    with pytest.raises(UserError, match=fragment):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_npz_without_test_split_checks_labels_before_carving(tmp_path):
+    np.savez(tmp_path / "odd.npz", x_train=np.zeros((40, 32, 32, 3), np.uint8), y_train=np.int64(3))
+    with pytest.raises(UserError, match="labels in a 1-D array"):
+        load_dataset(f"npz:{tmp_path / 'odd.npz'}")

@@ -4,6 +4,7 @@ import pandas as pd
 
 from alibench import tables
 from alibench.rundir import Run
+from alibench.run import main
 
 
 def _run(root, seed, value, state="finished", method="ali"):
@@ -37,3 +38,37 @@ def test_a_method_without_paper_number_shows_a_dash(tmp_path):
 
 def test_empty_directory_renders_a_message(tmp_path):
     assert tables.render(tables.display(tables.summarize(pd.DataFrame()))) == "(no finished runs)"
+
+
+def test_torn_and_partial_runs_are_skipped_and_counted(tmp_path, capsys):
+    _run(tmp_path, 0, 20.0)
+    _run(tmp_path, 1, 22.0)
+    _run(tmp_path, 2, 99.0, state="running")          # killed during evaluation...
+    (partial,) = [r for r in tmp_path.iterdir() if r.name.startswith("r2")]
+    with open(partial / "metrics.jsonl", "a") as f:
+        f.write('{"metric": "test_error_pct", "val')   # ...in the middle of a line
+    _run(tmp_path, 3, 99.0, state="interrupted")
+    _run(tmp_path, 4, 99.0)
+    (torn,) = [r for r in tmp_path.iterdir() if r.name.startswith("r4")]
+    (torn / "run.json").write_text('{"state": "fini')  # a run.json damaged outside alibench
+
+    records, skipped = tables.scan(tmp_path)
+    assert sorted(records["seed"]) == [0, 1]
+    assert skipped == {"running": 1, "interrupted": 1, "unreadable": 1}
+    assert tables.load_records(tmp_path)[1] == 3
+
+    out = tmp_path / "table.md"
+    assert main(["tables", "--runs", str(tmp_path), "--output", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "skipped 3 runs (1 interrupted, 1 running, 1 unreadable)" in captured.err
+    assert "21.00 ± 1.41" in out.read_text() and "0,1 (2)" in out.read_text()
+    assert not list(tmp_path.glob(".table.md.*"))
+
+
+def test_a_finished_run_with_a_corrupt_metric_line_is_not_tabulated(tmp_path):
+    _run(tmp_path, 0, 20.0)
+    (run,) = tmp_path.iterdir()
+    text = (run / "metrics.jsonl").read_text()
+    (run / "metrics.jsonl").write_text("{garbage}\n" + text)
+    records, skipped = tables.scan(tmp_path)
+    assert records.empty and skipped == {"unreadable": 1}

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UserError
-from .dataset import ImageData, stratified_split
+from .dataset import ImageData, check_images, check_labels, stratified_split
 from . import torchvision_sets as tv
 
 CARVED_TEST_FRACTION = 0.25
@@ -75,9 +75,8 @@ def from_arrays(arrays: dict[str, np.ndarray], name: str, description: str,
         x_train, y_train = arrays["x_train"], arrays["y_train"]
         x_test, y_test = arrays["x_test"], arrays["y_test"]
     else:
-        y_all = np.asarray(arrays["y_train"])
-        if len(y_all) != len(arrays["x_train"]):
-            raise UserError(f"{where}: {len(arrays['x_train'])} images but {len(y_all)} labels")
+        check_images(arrays["x_train"], f"{where} x_train")
+        y_all = check_labels(arrays["y_train"], len(arrays["x_train"]), 10, f"{where} y_train")
         keep, held = stratified_split(y_all, CARVED_TEST_FRACTION, CARVE_SEED)
         x_train, y_train = arrays["x_train"][keep], y_all[keep]
         x_test, y_test = arrays["x_train"][held], y_all[held]

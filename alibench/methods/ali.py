@@ -17,6 +17,9 @@ from .base import adam
 
 
 class ALI:
+    # which network each logged loss trains, for divergence messages
+    loss_networks = {"loss_d": "the discriminator D(x, z)", "loss_g": "the generators Gz(x) and Gx(z)"}
+
     def __init__(self, nets: ALINets, lr: float, beta1: float, beta2: float,
                  device: torch.device, stochastic_encoder: bool = True) -> None:
         self.nets = nets

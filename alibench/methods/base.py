@@ -8,6 +8,9 @@ import torch
 
 
 class Method(Protocol):
+    # Optional: ``loss_networks = {"loss_d": "the discriminator", ...}`` names the
+    # network behind each logged value in divergence messages.
+
     def state(self) -> dict[str, Any]:
         """Named modules and optimisers, saved and restored by checkpoints."""
 
