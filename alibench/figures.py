@@ -117,7 +117,8 @@ def to_float(x: np.ndarray) -> torch.Tensor:
 
 
 def _cond(y: np.ndarray | None, n: int) -> torch.Tensor | None:
-    return None if y is None else torch.from_numpy(y[:n])
+    """The first ``n`` conditioning vectors, cycled if there are fewer."""
+    return None if y is None else torch.from_numpy(y[np.arange(n) % len(y)])
 
 
 def sample_callbacks(run: Run, method: Any, cfg: FigureConfig,
@@ -130,7 +131,7 @@ def sample_callbacks(run: Run, method: Any, cfg: FigureConfig,
 
     def draw(step: int) -> None:
         with model.inference():
-            images = model.decode(z[:len(yy)] if yy is not None else z, yy)
+            images = model.decode(z, yy)
         grids.save_png(run.path / SAMPLES_DIR / f"step_{step:06d}.png",
                        grids.grid(images, cfg.grid_cols))
 
@@ -164,12 +165,12 @@ def _draw_samples(model: Pictured, val: Validation, cfg: FigureConfig) -> np.nda
     n = cfg.grid_rows * cfg.grid_cols
     y = _cond(val.y, n)     # conditional: real attribute/class combinations of validation images
     z = fixed_noise(n, model.latent_dim)
-    return grids.grid(model.decode(z if y is None else z[:len(y)], y), cfg.grid_cols)
+    return grids.grid(model.decode(z, y), cfg.grid_cols)
 
 
 def _draw_reconstructions(model: Pictured, val: Validation, cfg: FigureConfig) -> np.ndarray:
     n = min(len(val.x), cfg.grid_rows * cfg.grid_cols)
-    x, y = to_float(val.x[:n]), _cond(val.y, n)
+    x, y = to_float(val.x[:n]), None if val.y is None else torch.from_numpy(val.y[:n])
     x_hat = _reconstruct(model, x, y, torch.Generator().manual_seed(ENCODE_SEED))
     return grids.reconstruction_grid(x, x_hat, min(cfg.grid_cols, n))
 
