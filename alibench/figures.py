@@ -11,7 +11,9 @@
 - ``curves.png``: losses and D's accuracy from train_log.jsonl;
 - ``samples/step_XXXXXX.png`` during training (``sample_every``);
 - the metric ``recon_mse`` (mean squared pixel error in [0, 1] over the whole
-  validation split) in metrics.jsonl, and ``report.md``.
+  validation split; beside it, for scale, ``mse_of_mean_image``: the error of
+  putting the mean validation image in place of every image) in
+  metrics.jsonl, and ``report.md``.
 
 Validation images are the part of the training split the experiment holds out
 (never the test set). Networks run in inference mode (batch-norm population
@@ -151,14 +153,17 @@ def _reconstruct(model: Pictured, x: torch.Tensor, y: torch.Tensor | None,
     return model.decode(model.encode(x, y, gen), y)
 
 
-def recon_mse(model: Pictured, val: Validation, batch_size: int = 500) -> float:
-    """Mean squared error between validation images and Gx(Gz(x)), pixels in [0, 1]."""
-    gen, total = torch.Generator().manual_seed(ENCODE_SEED), 0.0
+def recon_mse(model: Pictured, val: Validation, batch_size: int = 500) -> tuple[float, float]:
+    """Mean squared error between validation images and Gx(Gz(x)), pixels in [0, 1];
+    and, for scale, that of the mean validation image put in place of every x."""
+    gen, total, spread = torch.Generator().manual_seed(ENCODE_SEED), 0.0, 0.0
+    mean = torch.from_numpy(val.x.mean(axis=0, dtype=np.float64)).permute(2, 0, 1).float() / 255
     for start in range(0, len(val.x), batch_size):
         x = to_float(val.x[start:start + batch_size])
         y = None if val.y is None else torch.from_numpy(val.y[start:start + batch_size])
         total += (_reconstruct(model, x, y, gen) - x).pow(2).sum().item()
-    return total / (val.x.size)
+        spread += (x - mean).pow(2).sum().item()
+    return total / val.x.size, spread / val.x.size
 
 
 def _draw_samples(model: Pictured, val: Validation, cfg: FigureConfig) -> np.ndarray:
@@ -213,11 +218,12 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
         grids.save_png(out / "interpolations.png", _draw_interpolations(model, val, cfg))
         if val.conditions is not None:
             _draw_conditional(model, val, cfg, out / "conditional.png")
-        mse = recon_mse(model, val, batch_size)
+        mse, mse_mean_image = recon_mse(model, val, batch_size)
     log = ctx.run.train_log()
     if log:
         grids.save_curves(out / "curves.png", log, title=ctx.run.path.name)
     rec = ctx.record(method_name, "recon_mse", mse, n_labels, n_images=len(val.x),
-                     encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]")
+                     encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
+                     mse_of_mean_image=mse_mean_image)
     write_report(ctx.run, val.source, val.conditions)
     return [rec]

@@ -18,7 +18,7 @@ CAPTIONS = {
     "curves.png": "Training curves from train_log.jsonl: losses, and D's accuracy (0.5 = fooled).",
 }
 METRIC_COLUMNS = ["method", "metric", "value", "n_labels", "std_over_draws", "n_draws", "best_c",
-                  "feature_dim", "n_images", "encoder"]
+                  "feature_dim", "n_images", "encoder", "mse_of_mean_image"]
 
 
 def _facts(meta: dict, log: list[dict]) -> list[str]:

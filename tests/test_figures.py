@@ -87,6 +87,8 @@ def test_write_figures_sizes_and_recon_mse(tmp_path):
     assert size("interpolations.png") == (5 * 34 + 2, (6 + 3) * 34 + 2)
     assert (run.path / "curves.png").exists()
     assert rec["metric"] == "recon_mse" and 0 < rec["value"] < 1 and rec["n_images"] == 30
+    flat = x.reshape(30, -1) / 255.0
+    assert rec["mse_of_mean_image"] == pytest.approx(((flat - flat.mean(0)) ** 2).mean(), rel=1e-5)
     report = (run.path / "report.md").read_text()
     for name in ("samples.png", "reconstructions.png", "interpolations.png", "curves.png", "recon_mse"):
         assert name in report
