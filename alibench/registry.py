@@ -20,6 +20,9 @@ class Experiment:
     check: Callable[[Any, Any], None] | None = None  # check(cfg, data): refuse bad input early
     default_preset: str = "paper"
     paper_dataset: str = ""                        # which paper table its numbers belong to
+    # pictures(cfg, ctx, method): draw the run's figures; method None = rebuild it from the
+    # run's checkpoint (the ``figures`` tool). None: the experiment draws no pictures.
+    pictures: Callable[[Any, Any, Any], Any] | None = None
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}

@@ -72,8 +72,8 @@ def _add_experiment_args(p: argparse.ArgumentParser, exp: registry.Experiment) -
     p.add_argument("--preset", default=exp.default_preset,
                    help=f"named settings: {', '.join(exp.presets)} (default {exp.default_preset})")
     p.add_argument("--data", default=None,
-                   help="data source: svhn, cifar10, cifar10-jpeg, cifar10-sample, sample:svhn or "
-                        "npz:PATH (default: the preset's)")
+                   help="data source: svhn, cifar10, cifar10-jpeg, cifar10-sample, sample:svhn, "
+                        "celeba, tiny-imagenet or npz:PATH (default: the preset's)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where datasets live (default: $ALIBENCH_DATA, else ~/.cache/alibench/data)")
     p.add_argument("--download", action="store_true",
@@ -175,6 +175,21 @@ def _add_check_args(p: argparse.ArgumentParser) -> None:
                    help="run directories or folders holding them (default results/runs)")
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from .figures_tool import redraw
+    run = redraw(args.run, args.data_dir, args.device)
+    print(f"pictures: {run.path / 'report.md'}")
+    return 0
+
+
+def _add_figures_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", type=Path, required=True, metavar="RUN_DIR",
+                   help="a run directory with run.json and checkpoint.pt")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="where the run's data lives now (default: where the run found it)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+
+
 TOOLS = {
     "tables": ("mean ± std tables from run directories, beside the paper's numbers",
                _add_tables_args, _tables),
@@ -184,6 +199,8 @@ TOOLS = {
               _add_bands_args, _bands),
     "check": ("compare finished runs with stored bands; non-zero exit on any failure",
               _add_check_args, _check),
+    "figures": ("redraw a run's pictures, recon_mse and report.md from its directory",
+                _add_figures_args, _figures),
 }
 
 

@@ -122,8 +122,10 @@ def run_experiment(exp: Experiment, args: argparse.Namespace) -> int:
                              out / SPLITS_DIR, resumed=resumed is not None,
                              paper_dataset=exp.paper_dataset)
             records += _run_one(exp, cfg, ctx)
-    print()
-    print(tables.render(tables.display(tables.summarize(pd.DataFrame(records)))))
+    summary = tables.summarize(pd.DataFrame(records))
+    if not summary.empty:     # picture-only experiments have no error rates to tabulate
+        print()
+        print(tables.render(tables.display(summary)))
     if not data.full:
         print(f"\n{data.description}: not the full dataset, so these numbers are not comparable "
               "with the paper's (shown for reference only).")

@@ -19,6 +19,10 @@ class ImageData:
     ``x_train``/``y_train`` is the labelled pool (the protocols carve their
     validation part off its end), ``x_test``/``y_test`` the test set and
     ``x_extra`` unlabelled images (SVHN's ``extra`` split, say).
+    ``attr_train``/``attr_test`` are optional multi-hot attributes (N, K) uint8
+    (CelebA's 40) named by ``attr_names``; ``val_size`` > 0 says that the last
+    ``val_size`` rows of the training arrays are the source's own validation
+    split (CelebA's official one).
     """
 
     name: str            # short id written into every metric line
@@ -33,6 +37,10 @@ class ImageData:
     notes: list[str] = field(default_factory=list)
     split_info: dict = field(default_factory=dict)
     image_shape: tuple[int, int, int] = IMAGE_SHAPE
+    attr_train: np.ndarray | None = None
+    attr_test: np.ndarray | None = None
+    attr_names: tuple[str, ...] = ()
+    val_size: int = 0
 
     def __post_init__(self) -> None:
         for what in ("x_train", "x_test"):
@@ -43,6 +51,12 @@ class ImageData:
                                     f"{self.name} y_train")
         self.y_test = check_labels(self.y_test, len(self.x_test), self.n_classes,
                                    f"{self.name} y_test")
+        if self.attr_train is not None:
+            for what, attrs, x in (("attr_train", self.attr_train, self.x_train),
+                                   ("attr_test", self.attr_test, self.x_test)):
+                check_attributes(attrs, len(x), len(self.attr_names), f"{self.name} {what}")
+        if not 0 <= self.val_size < len(self.x_train):
+            raise UserError(f"{self.name}: val_size {self.val_size} must leave training images")
 
     def unlabeled(self, which: str) -> np.ndarray:
         """Images the generative model trains on: 'train', 'extra' or 'train+extra'."""
@@ -64,7 +78,10 @@ class ImageData:
     def fingerprint(self) -> str:
         """A content hash, so a table can tell runs on different data apart."""
         h = hashlib.blake2b(digest_size=12)
-        for arr in (self.x_train, self.y_train, self.x_test, self.y_test, self.x_extra):
+        arrays = (self.x_train, self.y_train, self.x_test, self.y_test, self.x_extra)
+        if self.attr_train is not None:   # kept out otherwise: old fingerprints stay valid
+            arrays += (self.attr_train, self.attr_test)
+        for arr in arrays:
             if arr is None:
                 h.update(b"none")
                 continue
@@ -81,6 +98,9 @@ class ImageData:
             "n_test": len(self.x_test),
             "n_extra": 0 if self.x_extra is None else len(self.x_extra),
             "n_classes": self.n_classes,
+            "image_shape": list(self.image_shape),
+            "n_attributes": len(self.attr_names),
+            "val_size": self.val_size,
             "notes": list(self.notes),
         }
 
@@ -111,6 +131,14 @@ def check_labels(y: np.ndarray, n: int, n_classes: int, what: str) -> np.ndarray
         raise UserError(f"{what}: labels must lie in 0..{n_classes - 1}, "
                         f"found {int(y.min())}..{int(y.max())}")
     return y.astype(np.int64, copy=False)
+
+
+def check_attributes(a: np.ndarray | None, n: int, k: int, what: str) -> None:
+    if a is None or a.shape != (n, k) or a.dtype != np.uint8:
+        shape = None if a is None else (a.shape, a.dtype)
+        raise UserError(f"{what}: expected {n}×{k} uint8 attributes, got {shape}")
+    if a.size and a.max() > 1:
+        raise UserError(f"{what}: attributes must be 0 or 1")
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,9 @@
 ``svhn`` and ``cifar10`` are the official sets through torchvision;
 ``cifar10-jpeg`` and ``cifar10-sample`` are the real-image files of the
 project's data folder (see its README); ``sample:svhn`` is the real SVHN sample
-shipped inside the package; ``npz:PATH`` plugs in any arrays.
+shipped inside the package; ``npz:PATH`` plugs in any arrays; ``celeba`` and
+``tiny-imagenet`` are the 64×64 picture datasets (``celeba.py``,
+``tiny_imagenet.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy as np
 from ..errors import UserError
 from .dataset import ImageData, check_images, check_labels, stratified_split
 from . import torchvision_sets as tv
+from .celeba import load_celeba
+from .tiny_imagenet import load_tiny_imagenet
 
 CARVED_TEST_FRACTION = 0.25
 CARVE_SEED = 0
@@ -156,6 +160,8 @@ SOURCES: dict[str, str] = {
     "cifar10-jpeg": "full-size CIFAR10 JPEG copy (DATA_DIR/cifar10-jpeg-{train,test}.npz)",
     "cifar10-sample": "real 5k CIFAR10 sample (DATA_DIR/cifar10-real-5k.npz)",
     "sample:svhn": "real SVHN sample shipped in the package (800 digits + 181 extra)",
+    "celeba": "CelebA 64×64 with its 40 attributes (torchvision layout under DATA_DIR/celeba)",
+    "tiny-imagenet": "Tiny ImageNet-200 64×64 (image folders under DATA_DIR/tiny-imagenet-200)",
     "npz:PATH": "any arrays x_train, y_train, x_test, y_test (uint8 NHWC, labels 0..9)",
 }
 
@@ -165,6 +171,8 @@ _LOADERS: dict[str, Callable[..., ImageData]] = {
     "cifar10-jpeg": _cifar10_jpeg,
     "cifar10-sample": _cifar10_sample,
     "sample:svhn": _sample_svhn,
+    "celeba": load_celeba,
+    "tiny-imagenet": load_tiny_imagenet,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ import torch
 from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
 from ..errors import UserError
-from ..loop import LoopSettings, resume_step, steps_for, train
+from ..loop import Callback, LoopSettings, resume_step, steps_for, train
 from ..methods.ali import ALI
 from ..models.ali import ARCHS, build_ali
 from ..rundir import Run
@@ -82,24 +82,45 @@ def check_train_images(images: np.ndarray, batch_size: int) -> None:
                         "lower --set batch_size")
 
 
+def check_arch_fits(arch: str, data: ImageData) -> None:
+    """The architecture's image size must be the data's (32×32 nets on 64×64 faces, say)."""
+    size = ARCHS[arch].image_size
+    if tuple(data.image_shape[:2]) != (size, size):
+        fitting = [a for a, spec in ARCHS.items() if spec.image_size == data.image_shape[0]]
+        raise UserError(f"arch {arch} takes {size}×{size} images but {data.name} has "
+                        f"{data.image_shape[0]}×{data.image_shape[1]}; use --set arch="
+                        f"{'|'.join(fitting) or '?'}")
+
+
 def mean_image(images: np.ndarray) -> torch.Tensor:
-    """Mean training image, (3, 32, 32) in [0, 1], without a float copy of the set."""
+    """Mean training image, (3, H, W) in [0, 1], without a float copy of the set."""
     return torch.from_numpy(images.mean(axis=0, dtype=np.float64) / 255.0).permute(2, 0, 1).float()
 
 
-def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray) -> ALI:
-    """Build ALI as the config says, train it (resuming if asked) and return it."""
-    torch.manual_seed(ctx.seed)
+def build_ali_method(cfg: ALITrainConfig, device: torch.device,
+                     images: np.ndarray | None = None) -> ALI:
+    """ALI as the config says, untrained (the decoder's output bias from ``images`` if given)."""
     nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim)
-    nets.decoder.init_output_bias(mean_image(images))
+    if images is not None:
+        nets.decoder.init_output_bias(mean_image(images))
     for net in nets.modules().values():
-        net.to(ctx.device)
-    method = ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, ctx.device, cfg.stochastic_encoder)
+        net.to(device)
+    return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder)
+
+
+def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray,
+              callbacks_for: Callable[[ALI], tuple[Callback, ...]] | None = None) -> ALI:
+    """Build ALI as the config says, train it (resuming if asked) and return it.
+    ``callbacks_for(method)`` gives loop callbacks (sample grids during training)."""
+    torch.manual_seed(ctx.seed)
+    method = build_ali_method(cfg, ctx.device, images)
     resident = ResidentImages(images, ctx.device)
     sampler = EpochSampler(len(resident), cfg.batch_size, ctx.seed, ctx.device)
     total = steps_for(cfg.epochs, cfg.steps, len(resident), cfg.batch_size)
     start = resume_step(ctx.run, method.state(), ctx.device) if ctx.resumed else 0
     ctx.run.update(total_steps=total, train_images=len(resident))
     settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"ALI seed {ctx.seed}")
-    train(method, lambda step: resident.batch(sampler.indices(step)), settings, ctx.run, start)
+    callbacks = callbacks_for(method) if callbacks_for is not None else ()
+    train(method, lambda step: resident.batch(sampler.indices(step)), settings, ctx.run, start,
+          callbacks=callbacks)
     return method

@@ -13,11 +13,13 @@ import numpy as np
 from ..data import ImageData
 from ..errors import UserError
 from ..features import encoder_features, parse_layers, pixel_features
+from ..figures import FigureConfig, Validation, restore, sample_callbacks, write_figures
 from ..fsutil import atomic_write_json
 from ..registry import Experiment, register
 from ..splits import check_feasible, per_class, shared_draws
 from ..svm import SOLVERS, SvmSettings, make_solver, run_protocol
-from .common import ALITrainConfig, RunContext, check_train_images, train_ali
+from .common import (ALITrainConfig, RunContext, build_ali_method, check_arch_fits,
+                     check_train_images, train_ali)
 
 
 @dataclass
@@ -57,13 +59,14 @@ class SvmConfig:
 
 
 @dataclass
-class SvhnSvmConfig(ALITrainConfig, SvmConfig):
+class SvhnSvmConfig(ALITrainConfig, SvmConfig, FigureConfig):
     data: str = "svhn"
     unlabeled: str = "extra"   # ALI trains on SVHN's extra split in the paper
 
     def validate(self) -> None:
         self.validate_training()
         self.validate_svm()
+        self.validate_figures()
 
 
 PRESETS = {
@@ -73,12 +76,14 @@ PRESETS = {
     # Tiny widths on the real SVHN sample shipped in the package: minutes on a CPU.
     "demo": {"data": "sample:svhn", "unlabeled": "train+extra", "width": 0.25,
              "steps": 600, "batch_size": 64, "log_every": 50, "checkpoint_every": 200,
-             "n_labels": 200, "n_val": 100, "eval_batch_size": 200, "svm_solver": "torch"},
+             "n_labels": 200, "n_val": 100, "eval_batch_size": 200, "svm_solver": "torch",
+             "sample_every": 100},
 }
 
 
 def check(cfg: SvhnSvmConfig, data: ImageData) -> None:
     """Everything that can be refused before a run directory is made."""
+    check_arch_fits(cfg.arch, data)
     check_train_images(data.unlabeled(cfg.unlabeled), cfg.batch_size)
     if cfg.n_val >= len(data.x_train):
         raise UserError(f"n_val={cfg.n_val} leaves no labelled pool: {data.name} has only "
@@ -101,7 +106,8 @@ def _record_protocol(ctx: RunContext, method: str, res: dict, n_labels: int, dim
 
 def run(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
     data = ctx.data
-    method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled))
+    method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled),
+                       callbacks_for=lambda m: sample_callbacks(ctx.run, m, cfg))
     n_pool = len(data.x_train) - cfg.n_val
     draws, shared = shared_draws(ctx.splits_dir, data.name, data.fingerprint(), data.y_train[:n_pool],
                                  cfg.n_labels, ctx.seed, cfg.n_val_draws, cfg.n_test_draws)
@@ -120,10 +126,24 @@ def run(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
                            f_test, data.y_test, draws, desc=f"SVM on {name} features")
         atomic_write_json(ctx.run.path / f"svm_{name}.json", {**res, "feature_dim": f_train.shape[1]})
         records += _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
+    if cfg.figures:
+        records += pictures(cfg, ctx, method)
     return records
+
+
+def pictures(cfg: SvhnSvmConfig, ctx: RunContext, method=None) -> list[dict]:
+    """The run's figures from its validation split (the last n_val training images)."""
+    if method is None:
+        method = build_ali_method(cfg, ctx.device)
+        restore(ctx.run, method, ctx.device)
+    val = Validation(ctx.data.x_train[-cfg.n_val:], None,
+                     f"the last {cfg.n_val} images of {ctx.data.name}'s training split "
+                     "(the SVM protocol's validation part)")
+    return write_figures(ctx, method, val, cfg, "ali", cfg.n_labels, cfg.eval_batch_size)
 
 
 register(Experiment(
     name="svhn-svm",
     summary="ALI on SVHN, L2-SVM on encoder features (paper Table 1: 19.14 ± 0.50 %)",
-    config_cls=SvhnSvmConfig, presets=PRESETS, run=run, check=check, paper_dataset="svhn"))
+    config_cls=SvhnSvmConfig, presets=PRESETS, run=run, check=check, paper_dataset="svhn",
+    pictures=pictures))

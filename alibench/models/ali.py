@@ -1,17 +1,50 @@
-"""The paper's ALI networks for 32×32 images (SVHN and CIFAR10).
+"""The paper's ALI networks: 32×32 (SVHN, CIFAR10) and 64×64 (CelebA, Tiny ImageNet).
 
 Layer lists follow shared/PAPER.md (the appendix tables and the authors'
 released scripts). Choices PAPER.md leaves open, taken from the released code:
-only the first convolution of D(x) has a bias, D(z) has none, the joint
-network has biases; the encoder's last layer and the decoder's output layer
-have biases (the decoder's one per position and channel, initialised to the
-log-odds of the mean training pixel). Batch norm in D sees encoder and decoder
-pairs as one concatenated batch, as in the released code.
+only the first convolution of D(x) has a bias, D(z) has none (except Tiny
+ImageNet's), the joint network has biases; the encoder's last layer and the
+decoder's output layer have biases (the decoder's one per position and
+channel, initialised to the log-odds of the mean training pixel). Batch norm
+in D sees encoder and decoder pairs as one concatenated batch, as in the
+released code.
+
+64×64 architectures, from the released scripts ``experiments/ali_celeba.py``
+and ``experiments/ali_tiny_imagenet.py`` (repository IshmaelBelghazi/ALI,
+commit d9daa17), checked against the paper's appendix tables. conv k/s/c and
+tconv k/s/c as in PAPER.md (no padding); every hidden layer of Gz and Gx is
+BN + leaky ReLU; D(x)'s first layer has no BN, the others have; dropout 0.2
+on the input of every D convolution (the scripts' ``apply_dropout(…, 0.2)``).
+
+CelebA (latent 256, leaky ReLU 0.02 everywhere):
+  Gz: conv 2/1/64, 7/2/128, 5/2/256, 7/2/256, 4/1/512, then conv 1/1/512
+      linear = [μ, log σ]. Spatial 64→63→29→13→4→1.
+  Gx: tconv 4/1/512, 7/2/256, 5/2/256, 7/2/128, 2/1/64, conv 1/1/3 + sigmoid.
+      Spatial 1→4→13→29→63→64.
+  D(x): conv 2/1/64, 7/2/128, 5/2/256, 7/2/256, 4/1/512.
+  D(z): conv 1/1/1024, 1/1/1024 (no biases).  D(x, z): conv 1/1/2048,
+      1/1/2048, 1/1/1.
+  The appendix table differs from the script, and we follow the script: the
+  table marks D(x)'s first layer with BN and all of D(x) with dropout 0.0,
+  gives Gx and D(z) a 512-map input (the conditional script's 256 + 256
+  embedding; the unconditional latent is 256) and D(x, z) a 1024-map input
+  (the script's is 512 + 1024 = 1536).
+Tiny ImageNet (latent 256, leaky ReLU 0.01 — Blocks' default — everywhere):
+  Gz: conv 4/2/64, 4/1/64, 4/2/128, 4/1/128, 4/2/256, 4/1/256, 1/1/2048,
+      1/1/2048, then conv 1/1/512 linear. Spatial 64→31→28→13→10→4→1→1→1.
+  Gx: conv 1/1/2048, 1/1/256, tconv 4/1/256, 4/2/128, 4/1/128, 4/2/64,
+      4/1/64, 4/2/64, conv 1/1/3 + sigmoid. Spatial 1→1→1→4→10→13→28→31→64.
+  D(x): conv 4/2/64, 4/1/64, 4/2/128, 4/1/128, 4/2/256, 4/1/256.
+  D(z): conv 1/1/2048, 1/1/2048 (with biases, unlike the others).
+  D(x, z): conv 1/1/4096, 1/1/4096, 1/1/1 (input 256 + 2048 = 2304, as the
+  table says). The table and the script agree.
 
 ``width`` scales every hidden channel count (tiny CPU presets); the latent size
 is the paper's unless set otherwise. ``cond_dim`` > 0 adds a conditioning
-vector y: extra constant input planes for Gz, extra latent inputs for Gx and
-for D(z) (conditional ALI).
+vector y (already embedded; see ``methods.conditional``) where the authors'
+conditional code (``ali/conditional_bricks.py``) puts it: concatenated to
+Gz's last hidden layer (the input of the μ/log σ layer), to Gx's input z, and
+to D's joint input beside D(x) and D(z).
 """
 
 from __future__ import annotations
@@ -30,6 +63,14 @@ D_X = [(5, 1, 32), (4, 2, 64), (4, 1, 128), (4, 2, 256), (4, 1, 512)]
 D_Z = [512, 512]
 D_JOINT = [1024, 1024]
 
+CELEBA_ENCODER = [(2, 1, 64), (7, 2, 128), (5, 2, 256), (7, 2, 256), (4, 1, 512)]
+CELEBA_DECODER = [(4, 1, 512), (7, 2, 256), (5, 2, 256), (7, 2, 128), (2, 1, 64)]
+TINY_ENCODER = [(4, 2, 64), (4, 1, 64), (4, 2, 128), (4, 1, 128), (4, 2, 256), (4, 1, 256),
+                (1, 1, 2048), (1, 1, 2048)]
+TINY_DECODER = [(1, 1, 2048), (1, 1, 256), (4, 1, 256), (4, 2, 128), (4, 1, 128), (4, 2, 64),
+                (4, 1, 64), (4, 2, 64)]
+TINY_D_X = [(4, 2, 64), (4, 1, 64), (4, 2, 128), (4, 1, 128), (4, 2, 256), (4, 1, 256)]
+
 
 @dataclass(frozen=True)
 class ArchSpec:
@@ -40,12 +81,33 @@ class ArchSpec:
     disc_slope: float     # leaky ReLU slope in D when not maxout
     dropout_first: float  # dropout on the input of D(x)'s and D(z)'s first layer
     dropout_rest: float   # dropout on every other D input
+    image_size: int = 32
+    encoder: tuple = tuple(ENCODER)   # hidden layers of Gz; a 1×1 linear layer follows
+    decoder: tuple = tuple(DECODER)   # hidden layers of Gx; a 1×1 conv to 3 maps follows
+    d_x: tuple = tuple(D_X)
+    d_z: tuple = tuple(D_Z)
+    d_joint: tuple = tuple(D_JOINT)
+    d_z_bias: bool = False
 
 
 ARCHS = {
     "svhn": ArchSpec("svhn", 256, 0.01, False, 0.01, 0.2, 0.2),
     "cifar10": ArchSpec("cifar10", 64, 0.1, True, 0.0, 0.2, 0.5),
+    "celeba": ArchSpec("celeba", 256, 0.02, False, 0.02, 0.2, 0.2, image_size=64,
+                       encoder=tuple(CELEBA_ENCODER), decoder=tuple(CELEBA_DECODER),
+                       d_x=tuple(CELEBA_ENCODER), d_z=(1024, 1024), d_joint=(2048, 2048)),
+    "tiny-imagenet": ArchSpec("tiny-imagenet", 256, 0.01, False, 0.01, 0.2, 0.2, image_size=64,
+                              encoder=tuple(TINY_ENCODER), decoder=tuple(TINY_DECODER),
+                              d_x=tuple(TINY_D_X), d_z=(2048, 2048), d_joint=(4096, 4096),
+                              d_z_bias=True),
 }
+
+
+def _with_y(h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """``h`` (N, C, 1, 1) with the conditioning vector y (N, K) appended as K channels."""
+    if y is None:
+        return h
+    return torch.cat([h, y[:, :, None, None].to(h.dtype)], dim=1)
 
 
 class Encoder(nn.Module):
@@ -56,40 +118,34 @@ class Encoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim or spec.latent_dim
         self.cond_dim = cond_dim
-        blocks, c_in = [], 3 + cond_dim
-        for k, s, c in ENCODER:
+        blocks, c_in = [], 3
+        for k, s, c in spec.encoder:
             c_out = scaled(c, width)
             blocks.append(ConvBN(nn.Conv2d(c_in, c_out, k, s, bias=False), c_out, spec.gen_slope))
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.out = nn.Conv2d(c_in, 2 * self.latent_dim, 1, bias=True)
-
-    def _input(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        if not self.cond_dim:
-            return x
-        planes = y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3]).to(x.dtype)
-        return torch.cat([x, planes], dim=1)
+        self.out = nn.Conv2d(c_in + cond_dim, 2 * self.latent_dim, 1, bias=True)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
-        h = self._input(x, y)
+        h = x
         for block in self.blocks:
             h = block(h)
-        mu, log_sigma = self.out(h).chunk(2, dim=1)
+        mu, log_sigma = self.out(_with_y(h, y)).chunk(2, dim=1)
         return mu, log_sigma
 
     def features(self, x: torch.Tensor, layers: tuple[str, ...],
                  y: torch.Tensor | None = None) -> torch.Tensor:
-        """Flattened concatenation of named activations: 'mu' and 'bn1'..'bn6'
-        (batch-norm outputs of the six hidden convolutions)."""
-        acts, h = {}, self._input(x, y)
+        """Flattened concatenation of named activations: 'mu' and 'bn1'..'bnN'
+        (batch-norm outputs of the hidden convolutions)."""
+        acts, h = {}, x
         for i, block in enumerate(self.blocks, 1):
             acts[f"bn{i}"], h = block.forward_bn(h)
-        acts["mu"] = self.out(h).chunk(2, dim=1)[0]
+        acts["mu"] = self.out(_with_y(h, y)).chunk(2, dim=1)[0]
         return torch.cat([acts[name].flatten(1) for name in layers], dim=1)
 
 
 class Decoder(nn.Module):
-    """Gx: z (N, latent, 1, 1) → x in [0, 1] (N, 3, 32, 32)."""
+    """Gx: z (N, latent, 1, 1) → x in [0, 1] (N, 3, S, S)."""
 
     def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
                  cond_dim: int = 0) -> None:
@@ -97,7 +153,7 @@ class Decoder(nn.Module):
         self.latent_dim = latent_dim or spec.latent_dim
         self.cond_dim = cond_dim
         blocks, c_in = [], self.latent_dim + cond_dim
-        for k, s, c in DECODER:
+        for k, s, c in spec.decoder:
             c_out = scaled(c, width)
             conv = (nn.ConvTranspose2d(c_in, c_out, k, s, bias=False) if k > 1
                     else nn.Conv2d(c_in, c_out, 1, bias=False))
@@ -105,10 +161,10 @@ class Decoder(nn.Module):
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
         self.out = nn.Conv2d(c_in, 3, 1, bias=False)
-        self.out_bias = PositionBias((3, 32, 32))
+        self.out_bias = PositionBias((3, spec.image_size, spec.image_size))
 
     def logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = z if not self.cond_dim else torch.cat([z, y[:, :, None, None].to(z.dtype)], dim=1)
+        h = _with_y(z, y)
         for block in self.blocks:
             h = block(h)
         return self.out_bias(self.out(h))
@@ -118,7 +174,7 @@ class Decoder(nn.Module):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """Set the output bias to the log-odds of the mean training image (3, 32, 32)."""
+        """Set the output bias to the log-odds of the mean training image (3, S, S)."""
         p = mean_image.clamp(1e-7, 1 - 1e-7)
         self.out_bias.bias.copy_(torch.log(p / (1 - p)))
 
@@ -152,18 +208,18 @@ class Discriminator(nn.Module):
         latent_dim = latent_dim or spec.latent_dim
 
         def conv_x(c_in, c_out, size_index, bias):
-            k, s, _ = D_X[size_index]
+            k, s, _ = spec.d_x[size_index]
             return nn.Conv2d(c_in, c_out, k, s, bias=bias)
 
         def conv_1x1(c_in, c_out, size_index, bias):
-            return nn.Conv2d(c_in, c_out, 1, bias=bias)
+            return nn.Conv2d(c_in, c_out, 1, bias=bias or spec.d_z_bias)
 
-        self.x_net, cx = _disc_stack(spec, [c for _, _, c in D_X], 3, width, conv_x,
+        self.x_net, cx = _disc_stack(spec, [c for _, _, c in spec.d_x], 3, width, conv_x,
                                      first_bias=True, batch_norm=True)
-        self.z_net, cz = _disc_stack(spec, D_Z, latent_dim + cond_dim, width, conv_1x1,
+        self.z_net, cz = _disc_stack(spec, spec.d_z, latent_dim, width, conv_1x1,
                                      first_bias=False, batch_norm=False)
-        joint, c_in = [], cx + cz
-        for size in D_JOINT:
+        joint, c_in = [], cx + cz + cond_dim
+        for size in spec.d_joint:
             maps = scaled(size, width, even=spec.maxout)
             joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
             joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
@@ -175,9 +231,8 @@ class Discriminator(nn.Module):
 
     def joint_features(self, x: torch.Tensor, z: torch.Tensor,
                        y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.cond_dim:
-            z = torch.cat([z, y[:, :, None, None].to(z.dtype)], dim=1)
-        return self.joint(torch.cat([self.x_net(x), self.z_net(z)], dim=1))
+        h = torch.cat([self.x_net(x), self.z_net(z)], dim=1)
+        return self.joint(_with_y(h, y))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor,
                 y: torch.Tensor | None = None) -> torch.Tensor:
