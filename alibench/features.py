@@ -1,9 +1,13 @@
-"""Encoder features for the SVM track, computed in inference mode."""
+"""Features for the SVM track, computed in inference mode: ALI's encoder and
+the DCGAN discriminator."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
+from torch import nn
 
 from .models.ali import Encoder
 
@@ -42,3 +46,40 @@ def encoder_features(encoder: Encoder, images: np.ndarray, layers: tuple[str, ..
 def pixel_features(images: np.ndarray) -> np.ndarray:
     """Raw pixels in [0, 1], flattened: the sanity baseline."""
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+# The released DCGAN analysis estimates batch-norm statistics in batches of 128.
+BN_STATS_BATCH = 128
+
+
+def _as_signed(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float()
+    return x.div_(127.5).sub_(1.0)
+
+
+@torch.no_grad()
+def with_population_bn(net: nn.Module, images: np.ndarray, device: torch.device) -> nn.Module:
+    """A copy of ``net`` in inference mode whose batch-norm statistics are the
+    average of per-batch statistics over ``images`` (uint8 NHWC, fed in [−1, 1]),
+    each layer seeing the previous ones normalised by their batch statistics —
+    what the DCGAN authors' released SVHN analysis does on its training pool.
+    Training-time running averages would mix real and generated batches."""
+    net = copy.deepcopy(net)
+    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None   # cumulative average over the batches below
+    net.train()
+    for start in range(0, len(images), BN_STATS_BATCH):
+        net(_as_signed(images[start:start + BN_STATS_BATCH], device))
+    return net.eval()
+
+
+@torch.no_grad()
+def discriminator_features(disc: nn.Module, images: np.ndarray, device: torch.device,
+                           batch_size: int = 500) -> np.ndarray:
+    """(N, D) float32 ``disc.features`` of uint8 NHWC ``images`` fed in [−1, 1];
+    ``disc`` should be in inference mode (see ``with_population_bn``)."""
+    out = [disc.features(_as_signed(images[s:s + batch_size], device)).float().cpu()
+           for s in range(0, len(images), batch_size)]
+    return torch.cat(out).numpy()

@@ -1,3 +1,3 @@
 """Experiment modules; importing this package registers each of them."""
 
-from . import conditional, svhn_svm  # noqa: F401
+from . import conditional, dcgan_svm, svhn_svm  # noqa: F401

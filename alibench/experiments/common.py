@@ -15,6 +15,7 @@ from ..data.batches import EpochSampler, ResidentImages
 from ..errors import UserError
 from ..loop import Callback, LoopSettings, resume_step, steps_for, train
 from ..methods.ali import ALI
+from ..methods.base import Method
 from ..models.ali import ARCHS, build_ali
 from ..rundir import Run
 
@@ -63,17 +64,21 @@ class ALITrainConfig:
     def validate_training(self) -> None:
         if self.arch not in ARCHS:
             raise UserError(f"unknown arch '{self.arch}'; valid: {', '.join(ARCHS)}")
-        positive = {"width": self.width, "batch_size": self.batch_size, "lr": self.lr,
-                    "log_every": self.log_every, "checkpoint_every": self.checkpoint_every}
-        for key, value in positive.items():
-            if value <= 0:
-                raise UserError(f"{key} must be positive, got {value}")
-        if self.steps < 0 or self.epochs < 0 or (self.steps == 0 and self.epochs == 0):
-            raise UserError("set a positive number of steps or epochs")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise UserError("beta1 and beta2 must lie in [0, 1)")
+        check_schedule(self)
         if self.latent_dim < 0:
             raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
+
+
+def check_schedule(cfg) -> None:
+    """The keys every trainer's config has: width, batch_size, lr, beta1, beta2,
+    epochs, steps, log_every, checkpoint_every."""
+    for key in ("width", "batch_size", "lr", "log_every", "checkpoint_every"):
+        if getattr(cfg, key) <= 0:
+            raise UserError(f"{key} must be positive, got {getattr(cfg, key)}")
+    if cfg.steps < 0 or cfg.epochs < 0 or (cfg.steps == 0 and cfg.epochs == 0):
+        raise UserError("set a positive number of steps or epochs")
+    if not (0 <= cfg.beta1 < 1 and 0 <= cfg.beta2 < 1):
+        raise UserError("beta1 and beta2 must lie in [0, 1)")
 
 
 def check_train_images(images: np.ndarray, batch_size: int) -> None:
@@ -114,13 +119,21 @@ def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray,
     ``callbacks_for(method)`` gives loop callbacks (sample grids during training)."""
     torch.manual_seed(ctx.seed)
     method = build_ali_method(cfg, ctx.device, images)
+    callbacks = callbacks_for(method) if callbacks_for is not None else ()
+    train_on_images(method, cfg, ctx, images, "ALI", callbacks)
+    return method
+
+
+def train_on_images(method: Method, cfg, ctx: RunContext, images: np.ndarray, name: str,
+                    callbacks: tuple[Callback, ...] = ()) -> None:
+    """Drive ``method`` through the shared loop over seeded epochs of ``images``,
+    resuming from the run's checkpoint when the run is resumed. ``cfg`` gives
+    batch_size, epochs, steps, log_every and checkpoint_every."""
     resident = ResidentImages(images, ctx.device)
     sampler = EpochSampler(len(resident), cfg.batch_size, ctx.seed, ctx.device)
     total = steps_for(cfg.epochs, cfg.steps, len(resident), cfg.batch_size)
     start = resume_step(ctx.run, method.state(), ctx.device) if ctx.resumed else 0
     ctx.run.update(total_steps=total, train_images=len(resident))
-    settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"ALI seed {ctx.seed}")
-    callbacks = callbacks_for(method) if callbacks_for is not None else ()
+    settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"{name} seed {ctx.seed}")
     train(method, lambda step: resident.batch(sampler.indices(step)), settings, ctx.run, start,
           callbacks=callbacks)
-    return method

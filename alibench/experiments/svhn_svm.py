@@ -7,6 +7,7 @@ beside ALI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -16,16 +17,17 @@ from ..features import encoder_features, parse_layers, pixel_features
 from ..figures import FigureConfig, Validation, restore, sample_callbacks, write_figures
 from ..fsutil import atomic_write_json
 from ..registry import Experiment, register
-from ..splits import check_feasible, per_class, shared_draws
+from ..splits import LabelDraws, check_feasible, per_class, shared_draws
 from ..svm import SOLVERS, SvmSettings, make_solver, run_protocol
 from .common import (ALITrainConfig, RunContext, build_ali_method, check_arch_fits,
                      check_train_images, train_ali)
 
 
 @dataclass
-class SvmConfig:
+class SvmProtocolConfig:
     """The official protocol: 1000 labels (100 per class) from train[:-10000],
-    C from 50 values exp(t), t in [-20, 20], 10 validation and 100 test draws."""
+    C from 50 values exp(t), t in [-20, 20], 10 validation and 100 test draws.
+    Every method of the SVHN SVM track shares it (and its label draws)."""
     n_labels: int = 1000
     n_val: int = 10000
     n_val_draws: int = 10
@@ -36,8 +38,6 @@ class SvmConfig:
     standardize: bool = False
     svm_max_iter: int = 1000
     svm_solver: str = "liblinear"
-    feature_layers: str = "mu,bn4,bn5,bn6"
-    raw_pixels: bool = True
     eval_batch_size: int = 500
 
     def svm_settings(self) -> SvmSettings:
@@ -55,6 +55,16 @@ class SvmConfig:
         if self.log_c_min > self.log_c_max:
             raise UserError("log_c_min must not exceed log_c_max")
         per_class(self.n_labels, 10)
+
+
+@dataclass
+class SvmConfig(SvmProtocolConfig):
+    """The protocol plus ALI's feature choice and the raw-pixels sanity row."""
+    feature_layers: str = "mu,bn4,bn5,bn6"
+    raw_pixels: bool = True
+
+    def validate_svm(self) -> None:
+        super().validate_svm()
         parse_layers(self.feature_layers)
 
 
@@ -104,28 +114,44 @@ def _record_protocol(ctx: RunContext, method: str, res: dict, n_labels: int, dim
     return recs
 
 
-def run(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
+def label_draws(cfg: SvmProtocolConfig, ctx: RunContext) -> LabelDraws:
+    """The draws shared by every method with this (dataset, n_labels, seed),
+    copied into the run directory."""
     data = ctx.data
-    method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled),
-                       callbacks_for=lambda m: sample_callbacks(ctx.run, m, cfg))
     n_pool = len(data.x_train) - cfg.n_val
     draws, shared = shared_draws(ctx.splits_dir, data.name, data.fingerprint(), data.y_train[:n_pool],
                                  cfg.n_labels, ctx.seed, cfg.n_val_draws, cfg.n_test_draws)
     draws.save(ctx.run.path / "label_draws.npz", shared_copy=str(shared))
+    return draws
 
+
+def evaluate_features(cfg: SvmProtocolConfig, ctx: RunContext, feats: dict[str, list[np.ndarray]],
+                      protocol: Callable[..., dict] = run_protocol) -> list[dict]:
+    """The SVM protocol on each named (train, test) feature pair; writes
+    svm_<name>.json and one metric line per estimate."""
+    data, draws = ctx.data, label_draws(cfg, ctx)
+    n_pool = len(data.x_train) - cfg.n_val
+    records = []
+    for name, (f_train, f_test) in feats.items():
+        res = protocol(make_solver(cfg.svm_settings()), cfg.svm_settings(),
+                       f_train[:n_pool], data.y_train[:n_pool], f_train[n_pool:], data.y_train[n_pool:],
+                       f_test, data.y_test, draws, desc=f"SVM on {name} features")
+        atomic_write_json(ctx.run.path / f"svm_{name}.json", {**res, "feature_dim": f_train.shape[1]})
+        records += _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
+    return records
+
+
+def run(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
+    data = ctx.data
+    method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled),
+                       callbacks_for=lambda m: sample_callbacks(ctx.run, m, cfg))
     layers = parse_layers(cfg.feature_layers)
     enc = method.nets.encoder
     feats = {"ali": [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)
                      for x in (data.x_train, data.x_test)]}
     if cfg.raw_pixels:
         feats["raw-pixels"] = [pixel_features(data.x_train), pixel_features(data.x_test)]
-    records = []
-    for name, (f_train, f_test) in feats.items():
-        res = run_protocol(make_solver(cfg.svm_settings()), cfg.svm_settings(),
-                           f_train[:n_pool], data.y_train[:n_pool], f_train[n_pool:], data.y_train[n_pool:],
-                           f_test, data.y_test, draws, desc=f"SVM on {name} features")
-        atomic_write_json(ctx.run.path / f"svm_{name}.json", {**res, "feature_dim": f_train.shape[1]})
-        records += _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
+    records = evaluate_features(cfg, ctx, feats)
     if cfg.figures:
         records += pictures(cfg, ctx, method)
     return records

@@ -18,7 +18,9 @@ class Method(Protocol):
         """One update; returns 0-d tensors to log (no host sync here)."""
 
 
-def adam(params, lr: float, beta1: float, beta2: float, device: torch.device) -> torch.optim.Adam:
+def adam(params, lr: float, beta1: float, beta2: float, device: torch.device,
+         weight_decay: float = 0.0) -> torch.optim.Adam:
     # fused Adam is one kernel per step on CUDA; on CPU the default is right.
     fused = device.type == "cuda"
-    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), fused=fused)
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay,
+                            fused=fused)
