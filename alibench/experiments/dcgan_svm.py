@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..data import ImageData
 from ..errors import UserError
 from ..features import discriminator_features, with_population_bn
 from ..methods.dcgan import GAN
@@ -49,7 +50,7 @@ from ..models.dcgan import NZ, build_dcgan
 from ..registry import Experiment, register
 from ..svm import run_dcgan_protocol, run_protocol
 from . import svhn_svm
-from .common import RunContext, check_schedule, train_on_images
+from .common import RunContext, check_arch_fits, check_schedule, train_on_images
 from .svhn_svm import SvmProtocolConfig, evaluate_features
 
 METHOD = "dcgan-svm"
@@ -132,8 +133,13 @@ def run(cfg: DcganSvmConfig, ctx: RunContext) -> list[dict]:
     return evaluate_features(cfg, ctx, feats, PROTOCOLS[cfg.svm_protocol])
 
 
+def check(cfg: DcganSvmConfig, data: ImageData) -> None:
+    check_arch_fits("svhn", data)   # the DCGAN here is the 32×32 one, as the SVHN ALI
+    svhn_svm.check_protocol(cfg, data)
+
+
 register(Experiment(
     name="dcgan-svm",
     summary="DCGAN on SVHN, L2-SVM on discriminator features (paper Table 1: 22.18 %)",
     # the same refusals as svhn-svm: same data, labels and validation split
-    config_cls=DcganSvmConfig, presets=PRESETS, run=run, check=svhn_svm.check, paper_dataset="svhn"))
+    config_cls=DcganSvmConfig, presets=PRESETS, run=run, check=check, paper_dataset="svhn"))

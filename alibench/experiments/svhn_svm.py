@@ -94,6 +94,12 @@ PRESETS = {
 def check(cfg: SvhnSvmConfig, data: ImageData) -> None:
     """Everything that can be refused before a run directory is made."""
     check_arch_fits(cfg.arch, data)
+    check_protocol(cfg, data)
+
+
+def check_protocol(cfg: SvmProtocolConfig, data: ImageData) -> None:
+    """What every method of the SVM track needs of the data (cfg also has
+    batch_size and unlabeled)."""
     check_train_images(data.unlabeled(cfg.unlabeled), cfg.batch_size)
     if cfg.n_val >= len(data.x_train):
         raise UserError(f"n_val={cfg.n_val} leaves no labelled pool: {data.name} has only "
