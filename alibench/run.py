@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import registry
 from .errors import UserError
+from .fsutil import atomic_write_text
 
 EXIT_USER = 2
 EXIT_BUG = 1
@@ -97,13 +98,25 @@ def _run_experiment(exp: registry.Experiment, args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from . import tables
+    from . import paper_tables, tables
     root = Path(args.runs)
     if not root.exists():
         raise UserError(f"no runs directory {root}; run an experiment first or pass --runs DIR")
     records, skipped = tables.load_records(root)
-    summary = tables.summarize(records, args.metric)
-    print(tables.render(tables.display(summary), args.format))
+    texts: dict[str, str] = {}
+    if args.layout in ("all", "long"):
+        texts["all-runs"] = tables.render(tables.display(tables.summarize(records, args.metric)),
+                                          args.format)
+    if args.layout in ("all", "paper"):
+        for t in paper_tables.build(records, args.metric, skipped):
+            texts[t.slug] = paper_tables.render(t, args.format)
+    print("\n\n".join(text.rstrip("\n") for text in texts.values()))
+    if not args.no_save:
+        out = Path(args.save_dir) if args.save_dir else root.parent / "tables"
+        ext = paper_tables.EXTENSIONS[args.format]
+        for name, text in texts.items():
+            atomic_write_text(out / f"{name}.{ext}", text.rstrip("\n") + "\n")
+        print(f"(tables saved under {out}/)", file=sys.stderr)
     if skipped:
         print(f"({skipped} run(s) not finished were skipped)", file=sys.stderr)
     return 0
@@ -114,6 +127,14 @@ def _add_tables_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", default="results/runs", help="directory of run directories")
     p.add_argument("--format", choices=FORMATS, default="markdown")
     p.add_argument("--metric", default="test_error_pct")
+    p.add_argument("--layout", choices=("all", "long", "paper"), default="all",
+                   help="long: one row per method and label count; paper: the paper's two "
+                        "tables (methods × label counts, paper's numbers, paired differences); "
+                        "all: both (default)")
+    p.add_argument("--save-dir", default=None,
+                   help="where the rendered tables are written (default: RUNS/../tables, "
+                        "i.e. results/tables)")
+    p.add_argument("--no-save", action="store_true", help="print only")
 
 
 def _download(args: argparse.Namespace) -> int:

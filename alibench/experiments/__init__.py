@@ -1,3 +1,3 @@
 """Experiment modules; importing this package registers each of them."""
 
-from . import svhn_svm  # noqa: F401
+from . import cifar10_ssl, gan_fm, supervised, svhn_svm  # noqa: F401
