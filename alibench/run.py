@@ -99,21 +99,38 @@ def _run_experiment(exp: registry.Experiment, args: argparse.Namespace) -> int:
     return run_experiment(exp, args)
 
 
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise UserError(f"cannot write {path} ({exc.strerror}); choose another --output or --save-dir") from exc
+
+
 def _tables(args: argparse.Namespace) -> int:
-    from . import tables
+    from . import paper_tables, tables
     root = Path(args.runs)
     if not root.exists():
         raise UserError(f"no runs directory {root}; run an experiment first or pass --runs DIR")
     records, skipped = tables.scan(root)
-    text = tables.render(tables.display(tables.summarize(records, args.metric)), args.format)
+    texts: dict[str, str] = {}
+    if args.layout in ("all", "long"):
+        texts["all-runs"] = tables.render(tables.display(tables.summarize(records, args.metric)),
+                                          args.format)
+    if args.layout in ("all", "paper"):
+        for t in paper_tables.build(records, args.metric, sum(skipped.values())):
+            texts[t.slug] = paper_tables.render(t, args.format)
+    text = "\n\n".join(t.rstrip("\n") for t in texts.values())
     if args.output:
-        try:
-            atomic_write_text(args.output, text + "\n")
-        except OSError as exc:
-            raise UserError(f"cannot write {args.output} ({exc.strerror}); choose another --output") from exc
+        _write(args.output, text + "\n")
         print(f"wrote {args.output}")
     else:
         print(text)
+    if not args.no_save:
+        out = Path(args.save_dir) if args.save_dir else root.parent / "tables"
+        ext = paper_tables.EXTENSIONS[args.format]
+        for name, t in texts.items():
+            _write(out / f"{name}.{ext}", t.rstrip("\n") + "\n")
+        print(f"(tables saved under {out}/)", file=sys.stderr)
     if skipped:
         print(f"skipped {tables.describe_skipped(skipped)}: only finished runs are tabulated",
               file=sys.stderr)
@@ -127,6 +144,14 @@ def _add_tables_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", default="test_error_pct")
     p.add_argument("--output", type=Path, default=None,
                    help="write the table to this file (atomically) instead of printing it")
+    p.add_argument("--layout", choices=("all", "long", "paper"), default="all",
+                   help="long: one row per method and label count; paper: the paper's two "
+                        "tables (methods × label counts, paper's numbers, paired differences); "
+                        "all: both (default)")
+    p.add_argument("--save-dir", default=None,
+                   help="where the rendered tables are written (default: RUNS/../tables, "
+                        "i.e. results/tables)")
+    p.add_argument("--no-save", action="store_true", help="print only")
 
 
 def _download(args: argparse.Namespace) -> int:

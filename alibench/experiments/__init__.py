@@ -1,3 +1,3 @@
 """Experiment modules; importing this package registers each of them."""
 
-from . import conditional, dcgan_svm, svhn_svm  # noqa: F401
+from . import cifar10_ssl, conditional, dcgan_svm, gan_fm, supervised, svhn_svm  # noqa: F401

@@ -24,3 +24,17 @@ def adam(params, lr: float, beta1: float, beta2: float, device: torch.device,
     fused = device.type == "cuda"
     return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay,
                             fused=fused)
+
+
+def linear_decay(base_lr: float, step: int, total: int, decay_steps: int) -> float:
+    """``base_lr`` until the last ``decay_steps`` steps, then linearly down to 0
+    (Salimans et al.'s schedule: lr · min(1, (total − step) / decay_steps))."""
+    if decay_steps <= 0:
+        return base_lr
+    return base_lr * min(1.0, (total - step) / decay_steps)
+
+
+def set_lr(optimizers, lr: float) -> None:
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = lr
