@@ -131,11 +131,23 @@ def _add_download_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--splits", default="train,test,extra", help="SVHN splits to fetch")
 
 
+def _add_bench_args(p: argparse.ArgumentParser) -> None:
+    from .bench import add_args
+    add_args(p)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import main
+    return main(args)
+
+
 TOOLS = {
     "tables": ("mean ± std tables from run directories, beside the paper's numbers",
                _add_tables_args, _tables),
     "download": ("fetch the official SVHN or CIFAR10 files with torchvision",
                  _add_download_args, _download),
+    "bench": ("time a training step, feature extraction or the SVM protocol (JSON with --json)",
+              _add_bench_args, _bench),
 }
 
 

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import distributed
 from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
 from ..errors import UserError
+from ..fastpath import check_switches, resolve, switch_values, training_step
 from ..loop import LoopSettings, resume_step, steps_for, train
 from ..methods.ali import ALI
 from ..models.ali import ARCHS, build_ali
@@ -32,6 +34,7 @@ class RunContext:
     splits_dir: Path
     resumed: bool = False
     paper_dataset: str = ""
+    dist: distributed.DistEnv | None = None   # set under torchrun (several processes)
 
     def record(self, method: str, metric: str, value: float, n_labels: int, **extra: Any) -> dict:
         """Append one metric line to the run's metrics.jsonl and return it."""
@@ -59,6 +62,13 @@ class ALITrainConfig:
     steps: int = 0                    # 0: derived from epochs
     log_every: int = 100
     checkpoint_every: int = 5000
+    # the fast path (alibench/fastpath.py): auto = on for CUDA, off for the CPU
+    amp_bf16: str = "auto"
+    channels_last: str = "auto"
+    compile: str = "auto"
+    cuda_graphs: str = "auto"
+    fused_adam: str = "auto"
+    sync_bn: bool = True              # under torchrun: batch norm over the global batch
 
     def validate_training(self) -> None:
         if self.arch not in ARCHS:
@@ -74,6 +84,7 @@ class ALITrainConfig:
             raise UserError("beta1 and beta2 must lie in [0, 1)")
         if self.latent_dim < 0:
             raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
+        check_switches(switch_values(self))
 
 
 def check_train_images(images: np.ndarray, batch_size: int) -> None:
@@ -88,18 +99,35 @@ def mean_image(images: np.ndarray) -> torch.Tensor:
 
 
 def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray) -> ALI:
-    """Build ALI as the config says, train it (resuming if asked) and return it."""
+    """Build ALI as the config says, train it (resuming if asked) and return it.
+    Under torchrun every rank trains on its shard and only rank 0 returns."""
     torch.manual_seed(ctx.seed)
     nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim)
     nets.decoder.init_output_bias(mean_image(images))
     for net in nets.modules().values():
         net.to(ctx.device)
-    method = ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, ctx.device, cfg.stochastic_encoder)
-    resident = ResidentImages(images, ctx.device)
-    sampler = EpochSampler(len(resident), cfg.batch_size, ctx.seed, ctx.device)
-    total = steps_for(cfg.epochs, cfg.steps, len(resident), cfg.batch_size)
-    start = resume_step(ctx.run, method.state(), ctx.device) if ctx.resumed else 0
-    ctx.run.update(total_steps=total, train_images=len(resident))
+    env = ctx.dist
+    fast = resolve(switch_values(cfg), ctx.device, distributed=env is not None)
+    method = ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, ctx.device, cfg.stochastic_encoder, fast)
+    step_fn = training_step(method, fast, env, cfg.sync_bn)
+    resident = ResidentImages(distributed.shard(images, env), ctx.device, fast.channels_last)
+    sampler = EpochSampler(len(resident), distributed.local_batch(cfg.batch_size, env), ctx.seed,
+                           ctx.device, stream=env.rank if env else 0)
+    total = steps_for(cfg.epochs, cfg.steps, len(images), cfg.batch_size)
+    start = _resume(ctx, method)
+    distributed.seed_rank(ctx.seed, env, start)
+    ctx.run.update(total_steps=total, train_images=len(images), fast_path=fast.describe(),
+                   world_size=env.world if env else 1)
     settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"ALI seed {ctx.seed}")
-    train(method, lambda step: resident.batch(sampler.indices(step)), settings, ctx.run, start)
+    train(step_fn, lambda step: resident.batch(sampler.indices(step)), settings, ctx.run, start)
+    if env is not None and not env.is_main:
+        raise distributed.WorkerDone()
     return method
+
+
+def _resume(ctx: RunContext, method: ALI) -> int:
+    if not ctx.resumed:
+        return 0
+    if ctx.dist is not None and not ctx.dist.is_main:
+        return distributed.load_main_checkpoint(ctx.dist, method.state(), ctx.device)
+    return resume_step(ctx.run, method.state(), ctx.device)
