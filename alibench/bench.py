@@ -31,6 +31,10 @@ from .methods.ali import ALI
 from .models.ali import ARCHS, build_ali
 from .models.layers import count_params
 
+# Training steps of the paper's schedules at batch 100: SVHN 100 epochs over
+# `extra` (531,131 // 100 steps each), CIFAR10 6,475 epochs over 45,000 images.
+PAPER_STEPS = {"svhn": 100 * (531_131 // 100), "cifar10": 6475 * (45_000 // 100)}
+
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (TFLOP/s, no sparsity).
 BF16_PEAK_TFLOPS = {"H100 PCIe": 756.0, "H100 NVL": 835.0, "H100": 989.4, "H200": 989.4,
                     "GH200": 989.4, "A100": 312.0, "L40S": 362.0, "L4": 121.0}
@@ -121,6 +125,9 @@ def train_bench(arch: str, width: float, batch: int, steps: int, device: torch.d
            "images_per_s": round(batch * steps / seconds, 2),
            "params": sum(count_params(m) for m in bench.nets.modules().values()),
            **_context(device, fast), "cuda_graph_captured": graphed}
+    if batch == 100:   # a projection from this measurement, not a measurement
+        out.update(paper_schedule_steps=PAPER_STEPS[arch],
+                   paper_schedule_projected_h=round(PAPER_STEPS[arch] * seconds / steps / 3600, 3))
     if count_flops:
         flops = step_flops(arch, width, batch, device)
         achieved = flops * steps / seconds / 1e12
@@ -172,8 +179,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     for key in SWITCHES:
         p.add_argument("--" + key.replace("_", "-"), choices=CHOICES, default="auto",
                        help="fast-path switch (default auto: on for CUDA, off for the CPU)")
-    p.add_argument("--svm-size", choices=("ci", "paper"), default="ci",
-                   help="task svm: protocol size (paper: 1000 labels, 5376 dims, 160 fits)")
+    p.add_argument("--svm-size", choices=("ci", "few-draws", "paper"), default="ci",
+                   help="task svm: protocol size (paper: 1000 labels, 5376 dims, 160 fits; "
+                        "few-draws: the same problem, 50 C values, 2 + 3 draws)")
     p.add_argument("--solver", choices=("torch", "liblinear"), default="torch")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     p.add_argument("--no-flops", action="store_true", help="skip counting the step's FLOPs")

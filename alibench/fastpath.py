@@ -12,7 +12,16 @@ on for CUDA and off for the CPU, so the CPU default stays plain eager float32:
   updates — captured once as a CUDA graph and replayed, so a step costs one
   launch instead of hundreds (at batch 100 the GPU is limited by launches,
   not FLOPs);
-- ``fused_adam``: Adam as one fused kernel per parameter group.
+- ``fused_adam``: Adam as one fused kernel per parameter group;
+- ``cudnn_benchmark``: cuDNN times its convolution algorithms once per shape
+  and keeps the fastest (every step has the same shapes).
+
+"Eager float32" (every switch off) is PyTorch's default, under which cuDNN
+may run float32 convolutions on TF32 tensor cores.
+
+Known cost: a compiled network's backward computes every gradient it can, so
+the generators' backward pass also recomputes the discriminator's weight
+gradients (eager autograd prunes them via ``backward(inputs=...)``).
 
 What stays the same on every path: the data (uint8 on the device, normalised
 per batch), the sampler (indices sliced from an on-device permutation), and
@@ -22,15 +31,17 @@ the loop, which reads losses back only every ``log_every`` steps.
 from __future__ import annotations
 
 import contextlib
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import torch
 
+from . import distributed
 from .errors import UserError
+from .graphs import GraphedStep
+from .models.ali import ALINets
 
-SWITCHES = ("amp_bf16", "channels_last", "compile", "cuda_graphs", "fused_adam")
+SWITCHES = ("amp_bf16", "channels_last", "compile", "cuda_graphs", "fused_adam", "cudnn_benchmark")
 CHOICES = ("auto", "on", "off")
 
 
@@ -42,6 +53,7 @@ class FastPath:
     compile: bool = False
     cuda_graphs: bool = False
     fused_adam: bool = False
+    cudnn_benchmark: bool = False
 
     @property
     def dtype(self) -> str:
@@ -76,7 +88,7 @@ def resolve(values: dict[str, str], device: torch.device, distributed: bool = Fa
 
     fast = FastPath(amp_bf16=pick("amp_bf16", cuda), channels_last=pick("channels_last", cuda),
                     compile=pick("compile", cuda), cuda_graphs=pick("cuda_graphs", cuda and not distributed),
-                    fused_adam=pick("fused_adam", cuda))
+                    fused_adam=pick("fused_adam", cuda), cudnn_benchmark=pick("cudnn_benchmark", cuda))
     if fast.cuda_graphs and not cuda:
         raise UserError("cuda_graphs=on needs a CUDA device; use --device cuda or --set cuda_graphs=auto")
     if fast.cuda_graphs and distributed:
@@ -91,7 +103,9 @@ def switch_values(cfg: Any) -> dict[str, str]:
 
 
 def prepare_modules(modules: dict[str, torch.nn.Module], fast: FastPath) -> None:
-    """Memory format of the networks (in place; parameters keep their identity)."""
+    """Memory format of the networks (in place; parameters keep their identity)
+    and cuDNN's algorithm search (a process-wide setting)."""
+    torch.backends.cudnn.benchmark = fast.cudnn_benchmark
     if fast.channels_last:
         for net in modules.values():
             net.to(memory_format=torch.channels_last)
@@ -103,92 +117,23 @@ def compiled(module: torch.nn.Module, fast: FastPath) -> torch.nn.Module:
     return torch.compile(module) if fast.compile else module
 
 
-class GraphedStep:
-    """A method whose ``train_step`` is captured once as a CUDA graph and replayed.
-
-    The first ``warmup`` steps run eagerly on a side stream (they are real
-    training steps: cuDNN picks algorithms, torch.compile compiles, Adam makes
-    its state); the next step is captured and every later one is a copy of the
-    batch into the graph's static input plus one replay. Requirements, which
-    ALI meets: fixed batch shape (the sampler drops partial batches), no host
-    sync inside the step, an Adam built with ``capturable=True``, and no
-    Python-side change between steps (a learning-rate schedule would need a
-    tensor learning rate). If capture fails the step stays eager, with a warning.
-    """
-
-    def __init__(self, method: Any, warmup: int = 3) -> None:
-        self.method, self.warmup = method, warmup
-        self.calls = 0
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.failed = False
-        self.static_batch: torch.Tensor | None = None
-        self.static_out: torch.Tensor | None = None
-        self.names: list[str] = []
-
-    def state(self) -> dict[str, Any]:
-        return self.method.state()
-
-    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        self.calls += 1
-        if self.failed:
-            return self.method.train_step(batch, step)
-        if self.static_batch is None:
-            self.static_batch = batch.clone()
-        self.static_batch.copy_(batch)
-        if self.graph is None:
-            if self.calls <= self.warmup:
-                return self._side_stream_step(step)
-            if not self._capture(step):
-                return self.method.train_step(self.static_batch, step)
-        self.graph.replay()
-        out = self.static_out.clone()  # the loop may keep them past the next replay
-        return dict(zip(self.names, out.unbind()))
-
-    def _side_stream_step(self, step: int) -> dict[str, torch.Tensor]:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            logs = self.method.train_step(self.static_batch, step)
-        torch.cuda.current_stream().wait_stream(side)
-        return logs
-
-    def _capture(self, step: int) -> bool:
-        """Record one step (the capture itself does not run it); True on success."""
-        graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph):
-                logs = self.method.train_step(self.static_batch, step)
-                self.names = list(logs)
-                self.static_out = torch.stack([logs[k].float() for k in self.names])
-        except Exception as exc:  # noqa: BLE001 - any capture failure means: stay eager
-            self.failed = True
-            warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); "
-                          "training continues without CUDA graphs", RuntimeWarning, stacklevel=2)
-            return False
-        self.graph = graph
-        return True
-
-
 def training_step(method: Any, fast: FastPath, env: Any = None, sync_bn: bool = True) -> Any:
     """Give an ALI-like method (``nets``, ``train_nets``) its training views — global
     batch norm and DDP under torchrun, then torch.compile — and return what the
     loop should call: the method, wrapped for DDP logging and CUDA graphs as set."""
-    from .models.ali import ALINets
     prepare_modules(method.nets.modules(), fast)
     views = {}
     for name, net in method.nets.modules().items():
         view = net
         if env is not None:
-            from .distributed import convert_batchnorm, ddp_view
             if sync_bn:
-                convert_batchnorm(net, env)
-            view = ddp_view(net, env, sync_bn)
+                distributed.convert_batchnorm(net, env)
+            view = distributed.ddp_view(net, env, sync_bn)
         views[name] = compiled(view, fast)
     method.train_nets = ALINets(**views)
     step: Any = method
     if env is not None:
-        from .distributed import DistributedStep
-        step = DistributedStep(step, env)
+        step = distributed.DistributedStep(step, env)
     if fast.cuda_graphs:
         step = GraphedStep(step)
     return step

@@ -2,6 +2,7 @@
 refused before anything is written, and that the parts testable on a CPU train
 like the plain eager float32 step. The CUDA parts are `gpu` tests."""
 
+import functools
 import json
 
 import pytest
@@ -20,7 +21,7 @@ AUTO = {k: "auto" for k in SWITCHES}
 def test_auto_is_plain_eager_on_the_cpu_and_everything_on_cuda():
     assert resolve(AUTO, torch.device("cpu")) == FastPath()
     on = resolve(AUTO, torch.device("cuda"))
-    assert on == FastPath(True, True, True, True, True)
+    assert on == FastPath(True, True, True, True, True, True)
     assert not resolve(AUTO, torch.device("cuda"), distributed=True).cuda_graphs
     assert resolve({**AUTO, "compile": "on"}, torch.device("cpu")).compile
     assert not resolve({**AUTO, "amp_bf16": "off"}, torch.device("cuda")).amp_bf16
@@ -43,7 +44,10 @@ def test_cli_refuses_bad_switches_before_writing(tmp_path, setting, fragment):
     assert not any(tmp_path.iterdir())
 
 
+@functools.lru_cache(maxsize=None)
 def _train(fast: FastPath, steps: int = 4):
+    """(method, losses) after ``steps`` steps on ``fast``; cached: several tests
+    compare against the same eager run, and none changes what it gets."""
     g = torch.Generator().manual_seed(1)
     x = torch.rand(steps, 8, 3, 32, 32, generator=g)
     prior = torch.randn(steps, 8, 8, 1, 1, generator=g)
@@ -70,6 +74,38 @@ def test_bf16_autocast_trains_close_to_float32():
     assert bf16.nets.encoder.blocks[0].conv.weight.dtype == torch.float32   # master weights
     torch.testing.assert_close(loss_bf16, loss_plain, atol=2e-2, rtol=0)
     assert (params(bf16) - params(plain)).abs().max() < 0.05
+
+
+def test_every_switch_off_is_the_plain_eager_step_even_on_cuda():
+    off = {k: "off" for k in SWITCHES}
+    assert resolve(off, torch.device("cuda")) == FastPath()
+    method = fixed_noise_ali(torch.zeros(1, 8, 8, 1, 1), fast=FastPath())
+    step = training_step(method, FastPath())
+    assert step is method                                    # no wrapper of any kind
+    assert all(method.train_nets.modules()[k] is net for k, net in method.nets.modules().items())
+    assert not method.opt_g.param_groups[0]["fused"] and not method.opt_g.param_groups[0]["capturable"]
+    assert not torch.backends.cudnn.benchmark
+
+
+def test_fused_adam_trains_like_the_default_adam():
+    plain, loss_plain = _train(FastPath())
+    fused, loss_fused = _train(FastPath(fused_adam=True))
+    assert fused.opt_d.param_groups[0]["fused"]
+    torch.testing.assert_close(params(fused), params(plain), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(loss_fused, loss_plain, atol=1e-6, rtol=1e-6)
+
+
+def test_every_cpu_capable_switch_together_follows_the_eager_loss_trajectory():
+    """bf16 + channels_last + fused Adam at once, six steps: the discriminator's loss
+    follows eager float32's trajectory to within a tenth of how far it moved.
+    (Single weights may differ by a few learning rates: Adam's first steps are
+    nearly sign steps, so bf16 rounding flips those with tiny gradients.)"""
+    plain, loss_plain = _train(FastPath(), steps=6)
+    fast, loss_fast = _train(FastPath(amp_bf16=True, channels_last=True, fused_adam=True), steps=6)
+    moved = (loss_plain[-1] - loss_plain[0]).abs()
+    assert moved > 5e-3                                      # training did something to compare
+    torch.testing.assert_close(loss_fast, loss_plain, atol=float(moved) / 10, rtol=0)
+    assert (params(fast) - params(plain)).abs().max() < 0.05
 
 
 @pytest.mark.slow

@@ -68,6 +68,7 @@ class ALITrainConfig:
     compile: str = "auto"
     cuda_graphs: str = "auto"
     fused_adam: str = "auto"
+    cudnn_benchmark: str = "auto"
     sync_bn: bool = True              # under torchrun: batch norm over the global batch
 
     def validate_training(self) -> None:
