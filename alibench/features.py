@@ -29,18 +29,33 @@ def parse_layers(text: str) -> tuple[str, ...]:
 def encoder_features(encoder: Encoder, images: np.ndarray, layers: tuple[str, ...],
                      device: torch.device, batch_size: int = 500) -> np.ndarray:
     """(N, D) float32 features of uint8 NHWC ``images``: batch-norm population
-    statistics, no dropout, μ rather than a sample."""
+    statistics, no dropout, μ rather than a sample. Always float32 (the SVM
+    protocol's input); on CUDA the copies in and out overlap the compute."""
     was_training = encoder.training
     encoder.eval()
-    out = []
+    cuda = torch.device(device).type == "cuda"
+    fmt = torch.channels_last if _is_channels_last(encoder) else torch.contiguous_format
+    out = None
     try:
         for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(images[start:start + batch_size]).to(device)
-            x = x.permute(0, 3, 1, 2).float().div_(255.0)
-            out.append(encoder.features(x, layers).float().cpu())
+            x = torch.from_numpy(images[start:start + batch_size])
+            x = (x.pin_memory() if cuda else x).to(device, non_blocking=cuda)
+            x = x.permute(0, 3, 1, 2).float().div_(255.0).contiguous(memory_format=fmt)
+            f = encoder.features(x, layers).float()
+            if out is None:
+                out = torch.empty((len(images), f.shape[1]), dtype=torch.float32, pin_memory=cuda)
+            out[start:start + len(f)].copy_(f, non_blocking=cuda)
+        if cuda:
+            torch.cuda.synchronize(device)
     finally:
         encoder.train(was_training)
-    return torch.cat(out).numpy()
+    return out.numpy()
+
+
+def _is_channels_last(module: torch.nn.Module) -> bool:
+    weight = next((p for p in module.parameters() if p.dim() == 4), None)
+    return weight is not None and weight.is_contiguous(memory_format=torch.channels_last) \
+        and not weight.is_contiguous()
 
 
 def pixel_features(images: np.ndarray) -> np.ndarray:

@@ -215,6 +215,16 @@ def _add_figures_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
 
+def _add_bench_args(p: argparse.ArgumentParser) -> None:
+    from .bench import add_args
+    add_args(p)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import main
+    return main(args)
+
+
 TOOLS = {
     "tables": ("mean ± std tables from run directories, beside the paper's numbers",
                _add_tables_args, _tables),
@@ -226,6 +236,8 @@ TOOLS = {
               _add_check_args, _check),
     "figures": ("redraw a run's pictures, recon_mse and report.md from its directory",
                 _add_figures_args, _figures),
+    "bench": ("time a training step, feature extraction or the SVM protocol (JSON with --json)",
+              _add_bench_args, _bench),
 }
 
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from . import __version__, checkpoint, hardware, stop, tables
+from . import __version__, checkpoint, distributed, fastpath, hardware, stop, tables
 from .config import build_config, from_dict, to_dict
 from .data import load_dataset
 from .errors import UserError
@@ -78,6 +78,8 @@ def _run_one(exp: Experiment, cfg, ctx: RunContext) -> list[dict]:
     try:
         with stop.handling_signals():
             records = exp.run(cfg, ctx)
+    except distributed.WorkerDone:
+        return []                   # a rank other than 0: training done, rank 0 evaluates
     except Divergence as exc:
         run.set_state("failed", f"training diverged: {exc}")
         raise UserError(f"training diverged: {exc}; run marked failed in {run.path}, "
@@ -103,25 +105,50 @@ def run_experiment(exp: Experiment, args: argparse.Namespace) -> int:
         for cfg in cfgs:
             print(json.dumps(to_dict(cfg), indent=2))
         return 0
-    device = hardware.resolve_device(args.device)
+    env = distributed.setup(args.device)      # None unless torchrun started several processes
+    try:
+        return _run_all(exp, args, cfgs, preset, seeds, resumed, env)
+    finally:
+        distributed.shutdown(env)
+
+
+def _run_all(exp: Experiment, args, cfgs, preset, seeds, resumed, env) -> int:
+    device = env.device if env else hardware.resolve_device(args.device)
     data = load_dataset(cfgs[0].data, args.data_dir, args.download,
                         with_extra="extra" in getattr(cfgs[0], "unlabeled", ""))
-    if exp.check is not None:
-        for cfg in cfgs:          # every refusal happens before any directory is made
+    for cfg in cfgs:              # every refusal happens before any directory is made
+        if exp.check is not None:
             exp.check(cfg, data)
-    for note in data.notes:
+        fastpath.check_config(cfg, device, distributed=env is not None)
+        distributed.check_config(cfg, env)
+    main = env is None or env.is_main
+    for note in data.notes if main else ():
         print(f"note: {data.name}: {note}")
     out = Path(args.out) if resumed is None else resumed.run.path.parent
-    check_out_dir(out)
+    if main:
+        check_out_dir(out)
+    hw = hardware.describe(device) + (f" × {env.world} processes (DDP)" if env else "")
     records: list[dict] = []
     for cfg in cfgs:
         for seed in seeds:
-            run = _open_run(exp, cfg, preset, seed, data, args, device, out, resumed)
-            print(f"run: {run.path}")
-            ctx = RunContext(exp.name, run, data, device, seed, preset, hardware.describe(device),
+            if main:
+                run = _open_run(exp, cfg, preset, seed, data, args, device, out, resumed)
+                print(f"run: {run.path}")
+                if env is not None:
+                    run.update(world_size=env.world)
+            else:
+                run, scratch = distributed.worker_run(exp.name, env.rank)
+                env.main_checkpoint = resumed.run.checkpoint_path if resumed else None
+            ctx = RunContext(exp.name, run, data, device, seed, preset, hw,
                              out / SPLITS_DIR, resumed=resumed is not None,
-                             paper_dataset=exp.paper_dataset)
-            records += _run_one(exp, cfg, ctx)
+                             paper_dataset=exp.paper_dataset, dist=env)
+            try:
+                records += _run_one(exp, cfg, ctx)
+            finally:
+                if not main:
+                    distributed.remove_worker_run(scratch)
+    if not main:
+        return 0
     summary = tables.summarize(pd.DataFrame(records))
     if not summary.empty:     # picture-only experiments have no error rates to tabulate
         print()

@@ -48,6 +48,9 @@ class EpochSampler:
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(
                 (self.seed * 1_000_003 + self.stream * 7_919 + epoch) % (2**63))
-            self._perm = torch.randperm(self.n, generator=g).to(self.device)
+            perm = torch.randperm(self.n, generator=g)
+            if self.device.type == "cuda":  # pinned and asynchronous: no host sync per epoch
+                perm = perm.pin_memory()
+            self._perm = perm.to(self.device, non_blocking=True)
             self._epoch = epoch
         return self._perm[pos * self.batch_size:(pos + 1) * self.batch_size]

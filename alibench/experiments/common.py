@@ -10,9 +10,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from .. import distributed
 from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
 from ..errors import UserError
+from ..fastpath import check_switches, resolve, switch_values, training_step
 from ..loop import Callback, LoopSettings, resume_step, steps_for, train
 from ..methods.ali import ALI
 from ..methods.base import Method
@@ -33,6 +35,7 @@ class RunContext:
     splits_dir: Path
     resumed: bool = False
     paper_dataset: str = ""
+    dist: distributed.DistEnv | None = None   # set under torchrun (several processes)
 
     def record(self, method: str, metric: str, value: float, n_labels: int, **extra: Any) -> dict:
         """Append one metric line to the run's metrics.jsonl and return it."""
@@ -60,6 +63,14 @@ class ALITrainConfig:
     steps: int = 0                    # 0: derived from epochs
     log_every: int = 100
     checkpoint_every: int = 5000
+    # the fast path (alibench/fastpath.py): auto = on for CUDA, off for the CPU
+    amp_bf16: str = "auto"
+    channels_last: str = "auto"
+    compile: str = "auto"
+    cuda_graphs: str = "auto"
+    fused_adam: str = "auto"
+    cudnn_benchmark: str = "auto"
+    sync_bn: bool = True              # under torchrun: batch norm over the global batch
 
     def validate_training(self) -> None:
         if self.arch not in ARCHS:
@@ -67,6 +78,7 @@ class ALITrainConfig:
         check_schedule(self)
         if self.latent_dim < 0:
             raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
+        check_switches(switch_values(self))
 
 
 def check_schedule(cfg) -> None:
@@ -103,32 +115,59 @@ def mean_image(images: np.ndarray) -> torch.Tensor:
 
 
 def build_ali_method(cfg: ALITrainConfig, device: torch.device,
-                     images: np.ndarray | None = None) -> ALI:
-    """ALI as the config says, untrained (the decoder's output bias from ``images`` if given)."""
+                     images: np.ndarray | None = None, fast=None) -> ALI:
+    """ALI as the config says, untrained (the decoder's output bias from ``images``
+    if given); ``fast`` is the resolved fast path (None: plain eager)."""
     nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim)
     if images is not None:
         nets.decoder.init_output_bias(mean_image(images))
     for net in nets.modules().values():
         net.to(device)
-    return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder)
+    return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast)
 
 
 def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray,
               callbacks_for: Callable[[ALI], tuple[Callback, ...]] | None = None) -> ALI:
     """Build ALI as the config says, train it (resuming if asked) and return it.
-    ``callbacks_for(method)`` gives loop callbacks (sample grids during training)."""
+    ``callbacks_for(method)`` gives loop callbacks (sample grids during training).
+    Under torchrun every rank trains on its shard and only rank 0 returns."""
     torch.manual_seed(ctx.seed)
-    method = build_ali_method(cfg, ctx.device, images)
-    callbacks = callbacks_for(method) if callbacks_for is not None else ()
-    train_on_images(method, cfg, ctx, images, "ALI", callbacks)
+    env = ctx.dist
+    fast = resolve(switch_values(cfg), ctx.device, distributed=env is not None)
+    method = build_ali_method(cfg, ctx.device, images, fast)
+    step_fn = training_step(method, fast, env, cfg.sync_bn)
+    resident = ResidentImages(distributed.shard(images, env), ctx.device, fast.channels_last)
+    sampler = EpochSampler(len(resident), distributed.local_batch(cfg.batch_size, env), ctx.seed,
+                           ctx.device, stream=env.rank if env else 0)
+    total = steps_for(cfg.epochs, cfg.steps, len(images), cfg.batch_size)
+    start = _resume(ctx, method)
+    distributed.seed_rank(ctx.seed, env, start)
+    ctx.run.update(total_steps=total, train_images=len(images), fast_path=fast.describe(),
+                   world_size=env.world if env else 1)
+    settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"ALI seed {ctx.seed}")
+    main = env is None or env.is_main
+    callbacks = callbacks_for(method) if callbacks_for is not None and main else ()
+    train(step_fn, lambda step: resident.batch(sampler.indices(step)), settings, ctx.run, start,
+          callbacks=callbacks)
+    if not main:
+        raise distributed.WorkerDone()
     return method
+
+
+def _resume(ctx: RunContext, method: ALI) -> int:
+    if not ctx.resumed:
+        return 0
+    if ctx.dist is not None and not ctx.dist.is_main:
+        return distributed.load_main_checkpoint(ctx.dist, method.state(), ctx.device)
+    return resume_step(ctx.run, method.state(), ctx.device)
 
 
 def train_on_images(method: Method, cfg, ctx: RunContext, images: np.ndarray, name: str,
                     callbacks: tuple[Callback, ...] = ()) -> None:
     """Drive ``method`` through the shared loop over seeded epochs of ``images``,
     resuming from the run's checkpoint when the run is resumed. ``cfg`` gives
-    batch_size, epochs, steps, log_every and checkpoint_every."""
+    batch_size, epochs, steps, log_every and checkpoint_every (single process,
+    plain eager step: the baselines' trainers)."""
     resident = ResidentImages(images, ctx.device)
     sampler = EpochSampler(len(resident), cfg.batch_size, ctx.seed, ctx.device)
     total = steps_for(cfg.epochs, cfg.steps, len(resident), cfg.batch_size)

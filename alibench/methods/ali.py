@@ -3,6 +3,10 @@
 One forward pass per batch; D's loss updates D and the generators' loss updates
 Gz and Gx, both from the same pass and the same dropout masks, as in the
 released code (its two updates are computed on one graph and applied together).
+
+``train_nets`` is what the training step calls: the networks themselves, or
+compiled / DistributedDataParallel views that share their parameters (see
+``fastpath`` and ``distributed``); checkpoints and evaluation use ``nets``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ..fastpath import FastPath
 from ..losses import ali_losses, discriminator_accuracy
 from ..models.ali import ALINets
 from .base import adam
@@ -21,37 +26,50 @@ class ALI:
     loss_networks = {"loss_d": "the discriminator D(x, z)", "loss_g": "the generators Gz(x) and Gx(z)"}
 
     def __init__(self, nets: ALINets, lr: float, beta1: float, beta2: float,
-                 device: torch.device, stochastic_encoder: bool = True) -> None:
+                 device: torch.device, stochastic_encoder: bool = True,
+                 fast: FastPath | None = None) -> None:
         self.nets = nets
+        self.train_nets = nets
         self.device = device
         self.stochastic_encoder = stochastic_encoder
+        fast = fast or FastPath(fused_adam=device.type == "cuda")
+        self.precision = fast.autocast(device)
         self.gen_params = list(nets.encoder.parameters()) + list(nets.decoder.parameters())
         self.disc_params = list(nets.discriminator.parameters())
-        self.opt_g = adam(self.gen_params, lr, beta1, beta2, device)
-        self.opt_d = adam(self.disc_params, lr, beta1, beta2, device)
+        self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
+        self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
 
     def state(self) -> dict[str, Any]:
         return {**self.nets.modules(), "opt_g": self.opt_g, "opt_d": self.opt_d}
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """z = μ + σ ⊙ ε (reparametrised), or μ alone for a BiGAN-style encoder."""
-        mu, log_sigma = self.nets.encoder(x, y) if y is not None else self.nets.encoder(x)
+        return self._encode(self.nets.encoder, x, y)
+
+    def _encode(self, encoder, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        mu, log_sigma = encoder(x, y) if y is not None else encoder(x)
         if not self.stochastic_encoder:
             return mu
         return mu + log_sigma.exp() * torch.randn_like(mu)
 
+    def sample_prior(self, like: torch.Tensor) -> torch.Tensor:
+        """z ~ N(0, I), shaped like the encoder's output."""
+        return torch.randn_like(like)
+
     def pair_logits(self, x: torch.Tensor, y: torch.Tensor | None = None):
         """D's logits on encoder pairs and on decoder pairs, one batch each."""
-        z_hat = self.encode(x, y)
-        z = torch.randn_like(z_hat)
-        x_tilde = self.nets.decoder(z, y) if y is not None else self.nets.decoder(z)
+        nets = self.train_nets
+        z_hat = self._encode(nets.encoder, x, y)
+        z = self.sample_prior(z_hat)
+        x_tilde = nets.decoder(z, y) if y is not None else nets.decoder(z)
         yy = None if y is None else torch.cat([y, y])
-        logits = self.nets.discriminator(torch.cat([x, x_tilde]), torch.cat([z_hat, z]), yy)
+        logits = nets.discriminator(torch.cat([x, x_tilde]), torch.cat([z_hat, z]), yy)
         return logits.split(x.shape[0])
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        rho_q, rho_p = self.pair_logits(batch)
-        loss_d, loss_g = ali_losses(rho_q, rho_p)
+        with self.precision():
+            rho_q, rho_p = self.pair_logits(batch)
+            loss_d, loss_g = ali_losses(rho_q.float(), rho_p.float())
         self.opt_d.zero_grad(set_to_none=True)
         self.opt_g.zero_grad(set_to_none=True)
         loss_d.backward(inputs=self.disc_params, retain_graph=True)

@@ -19,11 +19,38 @@ class Method(Protocol):
 
 
 def adam(params, lr: float, beta1: float, beta2: float, device: torch.device,
-         weight_decay: float = 0.0) -> torch.optim.Adam:
+         weight_decay: float = 0.0, fused: bool | None = None,
+         capturable: bool = False) -> torch.optim.Adam:
     # fused Adam is one kernel per step on CUDA; on CPU the default is right.
-    fused = device.type == "cuda"
-    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay,
-                            fused=fused)
+    # ``capturable`` keeps its step counters on the device, as CUDA graphs need.
+    fused = device.type == "cuda" if fused is None else fused
+    opt = torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay,
+                           fused=fused or None, capturable=capturable)
+    opt.register_load_state_dict_post_hook(_keep_implementation(opt))
+    return opt
+
+
+def _keep_implementation(opt: torch.optim.Optimizer):
+    """A checkpoint restores its writer's fused/capturable flags with the state; a
+    resumed run keeps the implementation it was built with, its step counters
+    where that implementation wants them (on the device for fused or
+    capturable) and its moments in the parameters' memory format."""
+    flags = {k: opt.param_groups[0][k] for k in ("fused", "capturable", "foreach")}
+    on_device = bool(flags["fused"] or flags["capturable"])
+
+    def hook(optimizer: torch.optim.Optimizer) -> None:
+        for group in optimizer.param_groups:
+            group.update(flags)
+            for p in group["params"]:
+                state = optimizer.state.get(p, {})
+                for key, value in state.items():
+                    if key == "step" and torch.is_tensor(value):
+                        state[key] = value.to(p.device if on_device else "cpu", torch.float32)
+                    elif torch.is_tensor(value) and value.shape == p.shape:
+                        # moments in the parameter's memory format (channels_last or not):
+                        # fused and foreach kernels pair elements by memory position
+                        state[key] = torch.empty_like(p).copy_(value)
+    return hook
 
 
 def linear_decay(base_lr: float, step: int, total: int, decay_steps: int) -> float:
