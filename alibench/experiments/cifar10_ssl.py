@@ -27,6 +27,7 @@ class AliK1Config(ssl.SSLConfig):
     latent_dim: int = 0               # 0: the architecture's (CIFAR10: 64)
     stochastic_encoder: bool = True   # False: BiGAN-style deterministic encoder
     init: str = "paper"               # paper: N(0, 0.01²); torch: PyTorch's default (tiny widths)
+    dropout_scale: float = 1.0        # × every D dropout rate (1: the paper's; demo: 0)
 
     def validate(self) -> None:
         self.validate_ssl()
@@ -35,6 +36,7 @@ class AliK1Config(ssl.SSLConfig):
         if self.latent_dim < 0:
             raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
         check_init(self.init)
+        ssl.check_dropout_scale(self.dropout_scale)
 
 
 def build(cfg: AliK1Config, ctx, schedule, track) -> ALIK1:
@@ -42,6 +44,7 @@ def build(cfg: AliK1Config, ctx, schedule, track) -> ALIK1:
     for net in nets.modules().values():
         INITS[cfg.init](net)
     nets.decoder.init_output_bias(mean_image(track.x_pool))
+    ssl.scale_dropout(nets.discriminator, cfg.dropout_scale)
     for net in nets.modules().values():
         net.to(ctx.device)
     return ALIK1(nets, schedule, ctx.device, cfg.stochastic_encoder, cfg.unlabeled_weight)

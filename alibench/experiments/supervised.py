@@ -20,6 +20,7 @@ class SupervisedConfig(ssl.SSLConfig):
     arch: str = "cifar10"
     latent_dim: int = 0               # 0: the architecture's; only sizes D(z)'s unused input
     init: str = "paper"               # as cifar10-ssl: paper N(0, 0.01²) or torch
+    dropout_scale: float = 1.0        # × every D dropout rate (1: the paper's; demo: 0)
 
     def validate(self) -> None:
         self.validate_ssl()
@@ -28,6 +29,7 @@ class SupervisedConfig(ssl.SSLConfig):
         if self.latent_dim < 0:
             raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
         ssl.check_init(self.init)
+        ssl.check_dropout_scale(self.dropout_scale)
 
 
 def build(cfg: SupervisedConfig, ctx, schedule, track) -> Supervised:
@@ -35,6 +37,7 @@ def build(cfg: SupervisedConfig, ctx, schedule, track) -> Supervised:
     latent = cfg.latent_dim or spec.latent_dim
     disc = Discriminator(spec, cfg.width, latent, n_out=ctx.data.n_classes)
     INITS[cfg.init](disc)
+    ssl.scale_dropout(disc, cfg.dropout_scale)
     return Supervised(disc.to(ctx.device), latent, schedule, ctx.device)
 
 

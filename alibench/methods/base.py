@@ -19,13 +19,15 @@ class Method(Protocol):
 
 
 def adam(params, lr: float, beta1: float, beta2: float, device: torch.device,
-         weight_decay: float = 0.0, fused: bool | None = None,
-         capturable: bool = False) -> torch.optim.Adam:
+         fused: bool | None = None, capturable: bool = False, *,
+         weight_decay: float = 0.0) -> torch.optim.Adam:
     # fused Adam is one kernel per step on CUDA; on CPU the default is right.
     # ``capturable`` keeps its step counters on the device, as CUDA graphs need.
     fused = device.type == "cuda" if fused is None else fused
-    opt = torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay,
-                           fused=fused or None, capturable=capturable)
+    # weight_decay only when asked: the fused CPU kernel rejects an explicit 0.0 here
+    extra = {"weight_decay": weight_decay} if weight_decay else {}
+    opt = torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), fused=fused or None,
+                           capturable=capturable, **extra)
     opt.register_load_state_dict_post_hook(_keep_implementation(opt))
     return opt
 

@@ -40,8 +40,8 @@ class GAN:
         self.device = device
         self.gen_params = list(nets.generator.parameters())
         self.disc_params = list(nets.discriminator.parameters())
-        self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, weight_decay)
-        self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, weight_decay)
+        self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, weight_decay=weight_decay)
+        self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, weight_decay=weight_decay)
 
     def state(self) -> dict[str, Any]:
         return {**self.nets.modules(), "opt_g": self.opt_g, "opt_d": self.opt_d}
