@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import paper
-from ..errors import UserError
 from ..methods.ali_k1 import ALIK1
-from ..models.ali import ARCHS, build_ali
+from ..models.ali import build_ali
 from ..models.layers import INITS
 from ..registry import Experiment, register
 from . import ssl
 from .common import mean_image
-from .ssl import check_init
 
 
 @dataclass
@@ -31,12 +29,7 @@ class AliK1Config(ssl.SSLConfig):
 
     def validate(self) -> None:
         self.validate_ssl()
-        if self.arch not in ARCHS:
-            raise UserError(f"unknown arch '{self.arch}'; valid: {', '.join(ARCHS)}")
-        if self.latent_dim < 0:
-            raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
-        check_init(self.init)
-        ssl.check_dropout_scale(self.dropout_scale)
+        ssl.check_trunk(self)
 
 
 def build(cfg: AliK1Config, ctx, schedule, track) -> ALIK1:

@@ -27,6 +27,7 @@ import torch
 from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
 from ..errors import UserError
+from ..models.ali import ARCHS
 from ..loop import Callback, LoopSettings, resume_step, steps_for, train
 from ..models.layers import INITS
 from ..methods.ssl import Schedule, SSLBatch
@@ -82,9 +83,16 @@ def check_init(init: str) -> None:
         raise UserError(f"unknown init '{init}'; valid: {', '.join(INITS)}")
 
 
-def check_dropout_scale(scale: float) -> None:
-    if not 0 <= scale <= 1:
-        raise UserError(f"dropout_scale must lie in [0, 1], got {scale}")
+def check_trunk(cfg) -> None:
+    """The keys of the ALI-K1 discriminator trunk (cifar10-ssl and supervised
+    share it): arch, latent_dim, init, dropout_scale."""
+    if cfg.arch not in ARCHS:
+        raise UserError(f"unknown arch '{cfg.arch}'; valid: {', '.join(ARCHS)}")
+    if cfg.latent_dim < 0:
+        raise UserError(f"latent_dim must be >= 0, got {cfg.latent_dim}")
+    check_init(cfg.init)
+    if not 0 <= cfg.dropout_scale <= 1:
+        raise UserError(f"dropout_scale must lie in [0, 1], got {cfg.dropout_scale}")
 
 
 def scale_dropout(net: torch.nn.Module, scale: float) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
 from ..methods.supervised import Supervised
 from ..models.ali import ARCHS, Discriminator
 from ..models.layers import INITS
@@ -24,12 +23,7 @@ class SupervisedConfig(ssl.SSLConfig):
 
     def validate(self) -> None:
         self.validate_ssl()
-        if self.arch not in ARCHS:
-            raise UserError(f"unknown arch '{self.arch}'; valid: {', '.join(ARCHS)}")
-        if self.latent_dim < 0:
-            raise UserError(f"latent_dim must be >= 0, got {self.latent_dim}")
-        ssl.check_init(self.init)
-        ssl.check_dropout_scale(self.dropout_scale)
+        ssl.check_trunk(self)
 
 
 def build(cfg: SupervisedConfig, ctx, schedule, track) -> Supervised:

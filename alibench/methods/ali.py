@@ -18,7 +18,7 @@ import torch
 from ..fastpath import FastPath
 from ..losses import ali_losses, discriminator_accuracy
 from ..models.ali import ALINets
-from .base import adam
+from .base import adam, simultaneous_update
 
 
 class ALI:
@@ -70,11 +70,6 @@ class ALI:
         with self.precision():
             rho_q, rho_p = self.pair_logits(batch)
             loss_d, loss_g = ali_losses(rho_q.float(), rho_p.float())
-        self.opt_d.zero_grad(set_to_none=True)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_d.backward(inputs=self.disc_params, retain_graph=True)
-        loss_g.backward(inputs=self.gen_params)
-        self.opt_d.step()
-        self.opt_g.step()
+        simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "acc_d": discriminator_accuracy(rho_q.detach(), rho_p.detach())}

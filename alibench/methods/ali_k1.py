@@ -26,6 +26,7 @@ import torch
 from ..losses import discriminator_accuracy, error_rate, kplus1_discriminator_losses, \
     kplus1_generator_loss, real_logit
 from ..models.ali import ALINets
+from .base import simultaneous_update
 from .ssl import Schedule, SSLBatch, inference
 
 
@@ -63,12 +64,7 @@ class ALIK1:
         loss_lab, loss_unl = kplus1_discriminator_losses(lab, batch.y_lab, unl, gen)
         loss_d = loss_lab + self.unlabeled_weight * loss_unl
         loss_g = kplus1_generator_loss(unl, gen)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_d.backward(inputs=self.disc_params, retain_graph=True)
-        loss_g.backward(inputs=self.gen_params)
-        self.opt_d.step()
-        self.opt_g.step()
+        simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
         with torch.no_grad():
             return {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
                     "loss_g": loss_g.detach(), "err_lab": error_rate(lab, batch.y_lab),

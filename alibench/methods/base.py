@@ -67,3 +67,15 @@ def set_lr(optimizers, lr: float) -> None:
     for opt in optimizers:
         for group in opt.param_groups:
             group["lr"] = lr
+
+
+def simultaneous_update(loss_d: torch.Tensor, loss_g: torch.Tensor, disc_params, gen_params,
+                        opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer) -> None:
+    """One step of D and of the generators from the same forward pass (as the
+    released ALI code): each loss differentiates only its own networks' parameters."""
+    opt_d.zero_grad(set_to_none=True)
+    opt_g.zero_grad(set_to_none=True)
+    loss_d.backward(inputs=disc_params, retain_graph=True)
+    loss_g.backward(inputs=gen_params)
+    opt_d.step()
+    opt_g.step()

@@ -25,6 +25,7 @@ from ..losses import ali_losses, discriminator_accuracy
 from ..models.ali import ALINets
 from ..models.layers import init_paper
 from .ali import ALI
+from .base import simultaneous_update
 
 
 def make_embedder(cond_dim: int, embed_dim: int) -> nn.Module:
@@ -53,11 +54,6 @@ class ConditionalALI(ALI):
         x, y = batch
         rho_q, rho_p = self.pair_logits(x, self.embed(y))
         loss_d, loss_g = ali_losses(rho_q, rho_p)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_d.backward(inputs=self.disc_params, retain_graph=True)
-        loss_g.backward(inputs=self.gen_params)
-        self.opt_d.step()
-        self.opt_g.step()
+        simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "acc_d": discriminator_accuracy(rho_q.detach(), rho_p.detach())}
