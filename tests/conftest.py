@@ -45,3 +45,12 @@ def assert_one_line_error(proc, *fragments):
     for frag in fragments:
         assert frag in err, err
     return err
+
+
+def network_param_counts(nets) -> dict[str, int]:
+    """Parameters of each of ALI's networks, keyed as the hand-computed tables."""
+    from alibench.models.layers import count_params
+    d = nets.discriminator
+    return {"encoder": count_params(nets.encoder), "decoder": count_params(nets.decoder),
+            "x_net": count_params(d.x_net), "z_net": count_params(d.z_net),
+            "joint": count_params(d.joint) + count_params(d.head)}
