@@ -1,3 +1,5 @@
 """alibench: a semi-supervised benchmark suite around ALI (Dumoulin et al., ICLR 2017)."""
 
-__version__ = "0.1.0"
+from .core import __version__
+
+__all__ = ["__version__"]

@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def device() -> torch.device:
-    from alibench.hardware import resolve_device
+    from alibench.core.hardware import resolve_device
     return resolve_device(os.environ.get("ALIBENCH_BENCH_DEVICE", "auto"))
 
 

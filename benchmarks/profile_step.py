@@ -17,9 +17,9 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alibench.bench import TrainBench, default_warmup, sync  # noqa: E402
-from alibench.fastpath import SWITCHES, resolve  # noqa: E402
-from alibench.hardware import describe, resolve_device  # noqa: E402
+from alibench.bench.train_step import TrainBench, default_warmup, sync  # noqa: E402
+from alibench.train.fastpath import SWITCHES, resolve  # noqa: E402
+from alibench.core.hardware import describe, resolve_device  # noqa: E402
 
 # operator name fragments → the kind of work (first match wins)
 KINDS = [

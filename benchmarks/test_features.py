@@ -6,10 +6,10 @@ import torch
 
 from conftest import needs_full, record
 
-from alibench.bench import random_images, sync
-from alibench.fastpath import SWITCHES, resolve
-from alibench.features import PAPER_LAYERS, encoder_features
-from alibench.hardware import describe
+from alibench.bench.train_step import random_images, sync
+from alibench.train.fastpath import SWITCHES, resolve
+from alibench.evaluation.features import PAPER_LAYERS, encoder_features
+from alibench.core.hardware import describe
 from alibench.models import build_ali
 
 

@@ -10,8 +10,8 @@ import torch
 
 from conftest import needs_full, record
 
-from alibench.bench_svm import SVM_SIZES, svm_protocol_bench, synthetic_features
-from alibench.hardware import describe
+from alibench.bench.svm import SVM_SIZES, svm_protocol_bench, synthetic_features
+from alibench.core.hardware import describe
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import torch
 
 from conftest import needs_full, record
 
-from alibench.bench import TrainBench, default_warmup, step_flops, sync
-from alibench.fastpath import SWITCHES, resolve
+from alibench.bench.train_step import TrainBench, default_warmup, step_flops, sync
+from alibench.train.fastpath import SWITCHES, resolve
 
 TINY = 0.125
 BATCH = 100
@@ -63,5 +63,5 @@ def test_train_step(benchmark, device, arch, width, variant):
 
 
 def _name(device):
-    from alibench.hardware import describe
+    from alibench.core.hardware import describe
     return describe(device)

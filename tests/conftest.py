@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import alibench.experiments  # noqa: F401  (registers every experiment, as the CLI does)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ALIBENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from alibench.bands import check, derive, load
-from alibench.errors import UserError
-from alibench.rundir import Run
+from alibench.reporting.bands import check, derive, load
+from alibench.core.errors import UserError
+from alibench.core.rundir import RunDir
 from conftest import cli
 
 
 def _run(root, seed, value, method="ali-k1", state="finished", n_labels=1000):
-    run = Run.create(root, f"r{seed}_{method}", {"experiment": "cifar10-ssl", "command": "python -m x"})
+    run = RunDir.create(root, f"r{seed}_{method}", {"experiment": "cifar10-ssl", "command": "python -m x"})
     run.add_metric({"experiment": "cifar10-ssl", "method": method, "dataset": "cifar10-sample-5k",
                     "paper_dataset": "cifar10", "preset": "demo", "hardware": "cpu",
                     "n_labels": n_labels, "seed": seed, "metric": "test_error_pct", "value": value,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from alibench.run import main
-from alibench.rundir import Run
+from alibench.cli import main
+from alibench.core.rundir import RunDir
 from conftest import assert_one_line_error, cli
 from test_data import write_cifar10, write_svhn_mat
 
@@ -213,7 +213,7 @@ def spoil_checkpoint(run, damage):
 
 def hold_lock(run):
     set_meta(run, state="running")
-    held = Run(run)
+    held = RunDir(run)
     held.hold()        # as a still-running process would
     return held
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from alibench import conditions
+from alibench.data import conditioning as conditions
 from alibench.data import ImageData
 from alibench.data.celeba import ATTRIBUTES
 from alibench.methods.conditional import ConditionalALI, make_embedder

@@ -1,7 +1,7 @@
 import pytest
 
-from alibench.config import build_config, parse_overrides
-from alibench.errors import UserError
+from alibench.core.config import build_config, parse_overrides
+from alibench.core.errors import UserError
 from alibench.experiments.svhn_svm import PRESETS, SvhnSvmConfig
 
 

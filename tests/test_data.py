@@ -9,7 +9,7 @@ import scipy.io
 
 from alibench.data import load_dataset
 from alibench.data.batches import EpochSampler
-from alibench.errors import UserError
+from alibench.core.errors import UserError
 
 
 def write_svhn_mat(path, n, seed=0):

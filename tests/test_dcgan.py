@@ -30,18 +30,18 @@ import numpy as np
 import pytest
 import torch
 
-from alibench.config import build_config
+from alibench.core.config import build_config
 from alibench.data.batches import EpochSampler, ResidentImages
-from alibench.features import BN_STATS_BATCH, discriminator_features, with_population_bn
-from alibench.errors import UserError
+from alibench.evaluation.features import BN_STATS_BATCH, discriminator_features, with_population_bn
+from alibench.core.errors import UserError
 from alibench.experiments.dcgan_svm import PRESETS, DcganSvmConfig
-from alibench.loop import LoopSettings, resume_step, train
+from alibench.train.loop import LoopSettings, resume_step, train
 from alibench.methods.dcgan import GAN
 from alibench.models.dcgan import build_dcgan
 from alibench.models.layers import count_params
-from alibench.rundir import Run
-from alibench.splits import make_draws
-from alibench.svm import DCGAN_C_GRID, SvmSettings, run_dcgan_protocol
+from alibench.core.rundir import RunDir
+from alibench.evaluation.splits import make_draws
+from alibench.evaluation.svm import DCGAN_C_GRID, SvmSettings, run_dcgan_protocol
 from conftest import assert_one_line_error, cli
 
 RELEASED_SHAPES = {
@@ -130,7 +130,7 @@ def _setup(tmp_path, name):
     images = ResidentImages(np.random.default_rng(1).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8),
                             "cpu")
     sampler = EpochSampler(len(images), 8, seed=0, device="cpu")
-    return gan, (lambda s: images.batch(sampler.indices(s))), Run.create(tmp_path, name, {})
+    return gan, (lambda s: images.batch(sampler.indices(s))), RunDir.create(tmp_path, name, {})
 
 
 def test_resume_at_an_odd_step_matches_an_uninterrupted_run(tmp_path):

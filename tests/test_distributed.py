@@ -15,8 +15,8 @@ import torch.multiprocessing as mp
 from conftest import ROOT
 from deterministic_ali import fixed_noise_ali, params
 
-from alibench import distributed
-from alibench.fastpath import FastPath, training_step
+from alibench.train import distributed
+from alibench.train.fastpath import FastPath, training_step
 
 WORLD = 2
 BATCH = 8          # the global batch

@@ -11,8 +11,8 @@ import torch
 from conftest import assert_one_line_error, cli
 from deterministic_ali import fixed_noise_ali, params
 
-from alibench.errors import UserError
-from alibench.fastpath import SWITCHES, FastPath, resolve, training_step
+from alibench.core.errors import UserError
+from alibench.train.fastpath import SWITCHES, FastPath, resolve, training_step
 from alibench.methods.base import adam
 
 AUTO = {k: "auto" for k in SWITCHES}
@@ -160,7 +160,7 @@ def test_cuda_graph_step_matches_the_eager_step():
 
 @pytest.mark.gpu
 def test_fast_path_steps_never_sync_with_the_host():
-    from alibench.bench import TrainBench
+    from alibench.bench.train_step import TrainBench
     fast = resolve(AUTO, torch.device("cuda"))
     bench = TrainBench("svhn", 0.25, 100, torch.device("cuda"), fast)
     bench.run(12)                        # warm-up: compilation, capture (these may sync)

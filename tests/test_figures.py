@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from alibench import grids
-from alibench.figures import FigureConfig, Validation, write_figures
+from alibench.reporting import grids
+from alibench.reporting.figures import FigureConfig, Validation, write_figures
 from alibench.methods.ali import ALI
 from alibench.models import build_ali
-from alibench.rundir import Run
+from alibench.core.rundir import RunDir
 from conftest import cli
 
 H = W = 32
@@ -65,18 +65,18 @@ class _Ctx:
     """The part of RunContext the figures use."""
 
     def __init__(self, run):
-        self.run, self.records = run, []
+        self.run_dir, self.records = run, []
 
     def record(self, method, metric, value, n_labels, **extra):
         rec = {"method": method, "metric": metric, "value": value, "n_labels": n_labels, **extra}
-        self.run.add_metric(rec)
+        self.run_dir.add_metric(rec)
         return rec
 
 
 def test_write_figures_sizes_and_recon_mse(tmp_path):
     torch.manual_seed(0)
     method = ALI(build_ali("svhn", width=0.0625, latent_dim=8), 1e-3, 0.5, 0.999, torch.device("cpu"))
-    run = Run.create(tmp_path, "t", {"experiment": "test", "dataset": {"full": False}})
+    run = RunDir.create(tmp_path, "t", {"experiment": "test", "dataset": {"full": False}})
     run.log_train({"step": 1, "loss_d": 1.3, "loss_g": 1.4, "acc_d": 0.6})
     x = (_images(30).permute(0, 2, 3, 1) * 255).round().byte().numpy()
     cfg = FigureConfig(grid_rows=3, grid_cols=4, interp_pairs=5, interp_steps=6)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from alibench.fsutil import (CorruptFile, append_jsonl, atomic_write, atomic_write_text, read_jsonl,
+from alibench.core.files import (CorruptFile, append_jsonl, atomic_write, atomic_write_text, read_jsonl,
                              remove_stale_temp_files)
 
 

@@ -7,13 +7,13 @@ import time
 import pytest
 import torch
 
-from alibench import checkpoint, stop
+from alibench.core import checkpoint, signals as stop
 from alibench.data.batches import EpochSampler, ResidentImages
-from alibench.errors import UserError
-from alibench.loop import Callback, Divergence, LoopSettings, resume_step, train
+from alibench.core.errors import UserError
+from alibench.train.loop import Callback, Divergence, LoopSettings, resume_step, train
 from alibench.methods.ali import ALI
 from alibench.models import build_ali
-from alibench.rundir import Run
+from alibench.core.rundir import RunDir
 
 
 def _setup(tmp_path, name):
@@ -22,7 +22,7 @@ def _setup(tmp_path, name):
     method = ALI(nets, 1e-3, 0.5, 0.999, torch.device("cpu"))
     images = ResidentImages(torch.randint(0, 256, (40, 32, 32, 3), dtype=torch.uint8).numpy(), "cpu")
     sampler = EpochSampler(len(images), 8, seed=0, device="cpu")
-    run = Run.create(tmp_path, name, {"experiment": "test"})
+    run = RunDir.create(tmp_path, name, {"experiment": "test"})
     return method, (lambda s: images.batch(sampler.indices(s))), run
 
 

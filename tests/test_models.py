@@ -24,7 +24,7 @@ CIFAR10 D(x,z) 512·1024+1024 twice, 512+1                                → 1,
 import pytest
 import torch
 
-from alibench.features import encoder_features
+from alibench.evaluation.features import encoder_features
 from alibench.models import build_ali
 from alibench.models.layers import count_params
 from conftest import network_param_counts

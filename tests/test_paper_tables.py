@@ -3,8 +3,8 @@ the real run-directory API (no training)."""
 
 import pandas as pd
 
-from alibench import paper_tables, tables
-from alibench.rundir import Run
+from alibench.reporting import paper_tables, tables
+from alibench.core.rundir import RunDir
 from conftest import cli
 
 CIFAR = {"ali-k1": [20.0, 22.0, 24.0], "gan-fm": [25.0, 25.0, 28.0], "supervised": [30.0, 31.0, 35.0]}
@@ -12,7 +12,7 @@ CIFAR = {"ali-k1": [20.0, 22.0, 24.0], "gan-fm": [25.0, 25.0, 28.0], "supervised
 
 def _run(root, method, seed, value, *, table="cifar10", dataset="cifar10-jpeg", n_labels=1000,
          state="finished", split=None, preset="paper"):
-    run = Run.create(root, f"{method}_n{n_labels}_seed{seed}", {"experiment": method})
+    run = RunDir.create(root, f"{method}_n{n_labels}_seed{seed}", {"experiment": method})
     run.add_metric({"experiment": method, "method": method, "dataset": dataset,
                     "dataset_full": True, "paper_dataset": table, "preset": preset,
                     "hardware": "GPU test", "n_labels": n_labels, "seed": seed,

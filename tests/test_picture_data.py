@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from alibench.data import load_dataset
-from alibench.errors import UserError
+from alibench.core.errors import UserError
 from conftest import assert_one_line_error, cli
 from fake_datasets import write_celeba, write_tiny_imagenet
 

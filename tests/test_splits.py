@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from alibench.errors import UserError
-from alibench.splits import LabelDraws, check_feasible, make_draws, shared_draws
+from alibench.core.errors import UserError
+from alibench.evaluation.splits import LabelDraws, check_feasible, make_draws, shared_draws
 
 Y = np.repeat(np.arange(10), 30)
 

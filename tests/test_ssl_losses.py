@@ -6,12 +6,12 @@ import math
 import pytest
 import torch
 
-from alibench.losses import error_rate, feature_matching_loss, kplus1_discriminator_losses, \
+from alibench.methods.losses import error_rate, feature_matching_loss, kplus1_discriminator_losses, \
     kplus1_generator_loss, real_logit
 from alibench.methods.ali_k1 import ALIK1
 from alibench.methods.base import linear_decay
 from alibench.methods.gan_fm import GANFM
-from alibench.methods.ssl import Schedule, SSLBatch
+from alibench.methods.kplus1 import Schedule, SSLBatch
 from alibench.methods.supervised import Supervised
 from alibench.models.ali import ARCHS, Discriminator, build_ali
 from alibench.models.gan_fm import FMDiscriminator, FMGenerator, data_init

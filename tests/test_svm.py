@@ -4,9 +4,9 @@ same features and draws (the issue asks for agreement within 0.3 points)."""
 import numpy as np
 import pytest
 
-from alibench.splits import make_draws
-from alibench.svm import LiblinearSolver, SvmSettings, run_protocol
-from alibench.svm_torch import TorchSolver
+from alibench.evaluation.splits import make_draws
+from alibench.evaluation.svm import LiblinearSolver, SvmSettings, run_protocol
+from alibench.evaluation.svm_torch import TorchSolver
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_protocol_picks_the_c_with_lowest_validation_error():
     y = np.tile(np.arange(10), 40)
     x = (centers[y] + rng.normal(size=(400, 20))).astype(np.float32)
     draws = make_draws(y[:300], 50, seed=0, n_val=2, n_test=3)
-    settings = SvmSettings(log_c_min=-6, log_c_max=2, n_c=5, solver="torch")
+    settings = SvmSettings(log_c_min=-6, log_c_max=2, n_c=5, svm_solver="torch")
     res = run_protocol(TorchSolver(), settings, x[:300], y[:300], x[300:350], y[300:350],
                        x[350:], y[350:], draws)
     sel = np.asarray(res["selection_val_error_pct"])

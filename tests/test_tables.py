@@ -2,13 +2,13 @@ import json
 
 import pandas as pd
 
-from alibench import tables
-from alibench.rundir import Run
-from alibench.run import main
+from alibench.reporting import tables
+from alibench.core.rundir import RunDir
+from alibench.cli import main
 
 
 def _run(root, seed, value, state="finished", method="ali"):
-    run = Run.create(root, f"r{seed}{method}", {"experiment": "svhn-svm"})
+    run = RunDir.create(root, f"r{seed}{method}", {"experiment": "svhn-svm"})
     run.add_metric({"experiment": "svhn-svm", "method": method, "dataset": "svhn", "paper_dataset": "svhn",
                     "preset": "paper", "hardware": "cpu", "n_labels": 1000, "seed": seed,
                     "metric": "test_error_pct", "value": value, "std_over_draws": 0.5})

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import UserError
+from ..core.errors import UserError
 from .dataset import ImageData
 from .jpeg_files import read_jpegs
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 IMAGE_SHAPE = (32, 32, 3)
 

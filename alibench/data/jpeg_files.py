@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 
 def _read(path: Path, shape: tuple[int, int],

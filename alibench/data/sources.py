@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import UserError
-from .dataset import ImageData, check_images, check_labels, stratified_split
+from ..core.errors import UserError
 from . import torchvision_sets as tv
 from .celeba import load_celeba
+from .dataset import ImageData, check_images, check_labels, stratified_split
 from .tiny_imagenet import load_tiny_imagenet
 
 CARVED_TEST_FRACTION = 0.25

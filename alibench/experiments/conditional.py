@@ -19,17 +19,29 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import conditions
+from ..core import checks
+from ..core.errors import UserError
+from ..core.registry import Experiment, register
 from ..data import ImageData
-from ..data.batches import EpochSampler, ResidentImages
-from ..errors import UserError
-from ..figures import FigureConfig, Validation, restore, sample_callbacks, write_figures
-from ..loop import LoopSettings, resume_step, steps_for, train
+from ..data import conditioning as conditions
 from ..methods.conditional import ConditionalALI, make_embedder
-from ..models.ali import build_ali
-from ..registry import Experiment, register
-from .common import (ALITrainConfig, RunContext, build_ali_method, check_arch_fits,
-                     check_train_images, mean_image)
+from ..reporting.figures import (
+    FigureConfig,
+    Validation,
+    restore,
+    sample_callbacks,
+    write_figures,
+)
+from ..train.fastpath import FastPath
+from .ali_training import (
+    ALITrainConfig,
+    build_ali_method,
+    build_nets,
+    check_arch_fits,
+    check_train_images,
+    train_ali,
+)
+from .context import RunContext
 
 AUTO_VAL_FRACTION = 0.1
 
@@ -52,11 +64,8 @@ class ConditionalConfig(ALITrainConfig, FigureConfig):
         if self.condition not in conditions.KINDS:
             raise UserError(f"condition must be one of {', '.join(conditions.KINDS)}, "
                             f"got {self.condition!r}")
-        for key in ("embed_dim", "n_val"):
-            if getattr(self, key) < 0:
-                raise UserError(f"{key} must be >= 0, got {getattr(self, key)}")
-        if self.eval_batch_size <= 0:
-            raise UserError(f"eval_batch_size must be positive, got {self.eval_batch_size}")
+        checks.non_negative(self, "embed_dim", "n_val")
+        checks.positive(self, "eval_batch_size")
 
 
 @dataclass
@@ -83,20 +92,16 @@ def check(cfg: ConditionalConfig, data: ImageData) -> None:
 
 
 def build(cfg: ConditionalConfig, data: ImageData, device: torch.device,
-          images: np.ndarray | None = None):
+          images: np.ndarray | None = None, fast: FastPath | None = None):
     """The untrained method: plain ALI, or conditional ALI with y's embedding."""
     kind = conditions.resolve_kind(cfg.condition, data)
     if kind == "none":
-        return build_ali_method(cfg, device, images)
+        return build_ali_method(cfg, device, images, fast)
     k = conditions.cond_dim(kind, data)
     embedder = make_embedder(k, cfg.embed_dim)
-    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, cond_dim=cfg.embed_dim or k)
-    if images is not None:
-        nets.decoder.init_output_bias(mean_image(images))
-    for net in nets.modules().values():
-        net.to(device)
+    nets = build_nets(cfg, device, images, cond_dim=cfg.embed_dim or k)
     return ConditionalALI(nets, embedder, cfg.lr, cfg.beta1, cfg.beta2, device,
-                          cfg.stochastic_encoder)
+                          cfg.stochastic_encoder, fast)
 
 
 def validation(cfg: ConditionalConfig, data: ImageData) -> Validation:
@@ -113,41 +118,28 @@ def _train(cfg: ConditionalConfig, ctx: RunContext, val: Validation):
     data, held = ctx.data, len(val.x)
     images = data.x_train[:-held]
     y_all = conditions.train_vectors(conditions.resolve_kind(cfg.condition, data), data)
-    torch.manual_seed(ctx.seed)
-    method = build(cfg, data, ctx.device, images)
-    resident = ResidentImages(images, ctx.device)
-    ys = None if y_all is None else torch.from_numpy(y_all[:-held]).to(ctx.device)
-    sampler = EpochSampler(len(resident), cfg.batch_size, ctx.seed, ctx.device)
-    total = steps_for(cfg.epochs, cfg.steps, len(resident), cfg.batch_size)
-    start = resume_step(ctx.run, method.state(), ctx.device) if ctx.resumed else 0
-    ctx.run.update(total_steps=total, train_images=len(resident))
-
-    def next_batch(step: int):
-        idx = sampler.indices(step)
-        return resident.batch(idx) if ys is None else (resident.batch(idx), ys.index_select(0, idx))
-
-    settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"ALI seed {ctx.seed}")
-    train(method, next_batch, settings, ctx.run, start,
-          callbacks=sample_callbacks(ctx.run, method, cfg, val.y))
-    return method
+    return train_ali(cfg, ctx, images, build=lambda fast: build(cfg, data, ctx.device, images, fast),
+                     callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg, val.y),
+                     labels=None if y_all is None else y_all[:-held])
 
 
 def pictures(cfg: ConditionalConfig, ctx: RunContext, method=None) -> list[dict]:
     val = validation(cfg, ctx.data)
     if method is None:
         method = build(cfg, ctx.data, ctx.device)
-        restore(ctx.run, method, ctx.device)
-    name = "ali" if val.y is None else "conditional-ali"
+        restore(ctx.run_dir, method, ctx.device)
+    name = METHODS[val.y is not None]
     return write_figures(ctx, method, val, cfg, name, 0, cfg.eval_batch_size)
 
 
-def run(cfg: ConditionalConfig, ctx: RunContext) -> list[dict]:
+def execute(cfg: ConditionalConfig, ctx: RunContext) -> list[dict]:
     method = _train(cfg, ctx, validation(cfg, ctx.data))
     records = pictures(cfg, ctx, method) if cfg.figures else []
-    print(f"pictures: {ctx.run.path / 'report.md'}")
+    print(f"pictures: {ctx.run_dir.path / 'report.md'}")
     return records
 
 
+METHODS = ("ali", "conditional-ali")   # recon_mse records: conditional or not
 DEMO = {"data": "sample:svhn", "arch": "svhn", "width": 0.25, "steps": 600, "batch_size": 64,
         "log_every": 50, "checkpoint_every": 200, "sample_every": 100, "eval_batch_size": 200}
 
@@ -159,7 +151,7 @@ register(Experiment(
              "fast": {"epochs": 12.3},
              # Raw one-hot y (no 0.01-scale embedding) so 600 steps can learn to use it.
              "demo": {**DEMO, "embed_dim": 0}},
-    run=run, check=check, paper_dataset="celeba", pictures=pictures))
+    execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures))
 
 register(Experiment(
     name="ali-pictures",
@@ -170,4 +162,4 @@ register(Experiment(
                                "batch_size": 128, "epochs": 125.0},
              "fast": {"epochs": 12.3},
              "demo": DEMO},
-    run=run, check=check, paper_dataset="celeba", pictures=pictures))
+    execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures))

@@ -40,18 +40,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
+from ..core import checks
+from ..core.errors import UserError
+from ..core.registry import Experiment, register
 from ..data import ImageData
-from ..errors import UserError
-from ..features import discriminator_features, with_population_bn
+from ..evaluation.features import discriminator_features, with_population_bn
+from ..evaluation.svm import run_dcgan_protocol, run_protocol
 from ..methods.dcgan import GAN
 from ..models.dcgan import NZ, build_dcgan
-from ..registry import Experiment, register
-from ..svm import run_dcgan_protocol, run_protocol
-from . import svhn_svm
-from .common import RunContext, check_arch_fits, check_schedule, train_on_images
-from .svhn_svm import SvmProtocolConfig, evaluate_features
+from ..reporting import paper
+from ..train.entry import fit_on_images
+from .ali_training import check_arch_fits
+from .context import RunContext
+from .svm_track import SvmProtocolConfig, check_protocol, evaluate_features
 
 METHOD = "dcgan-svm"
 PROTOCOLS = {"suite": run_protocol, "dcgan": run_dcgan_protocol}
@@ -73,11 +74,9 @@ class DCGANTrainConfig:
     checkpoint_every: int = 5000
 
     def validate_training(self) -> None:
-        check_schedule(self)
-        if self.nz <= 0:
-            raise UserError(f"nz must be positive, got {self.nz}")
-        if self.weight_decay < 0:
-            raise UserError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        checks.schedule(self)
+        checks.positive(self, "nz")
+        checks.non_negative(self, "weight_decay")
 
 
 @dataclass
@@ -89,9 +88,7 @@ class DcganSvmConfig(DCGANTrainConfig, SvmProtocolConfig):
     def validate(self) -> None:
         self.validate_training()
         self.validate_svm()
-        if self.svm_protocol not in PROTOCOLS:
-            raise UserError(f"unknown svm_protocol '{self.svm_protocol}'; "
-                            f"valid: {', '.join(PROTOCOLS)}")
+        checks.one_of("svm_protocol", self.svm_protocol, PROTOCOLS)
         if self.svm_protocol == "dcgan" and self.n_val_draws == 0:
             raise UserError("svm_protocol=dcgan chooses C over the validation draws; "
                             "set n_val_draws to at least 1")
@@ -112,34 +109,35 @@ PRESETS = {
 
 
 def train_dcgan(cfg: DCGANTrainConfig, ctx: RunContext, images) -> GAN:
-    """Build the DCGAN, train it through the shared loop (resuming if asked), return it."""
-    torch.manual_seed(ctx.seed)
-    nets = build_dcgan(cfg.width, cfg.nz)
-    for net in nets.modules().values():
-        net.to(ctx.device)
-    method = GAN(nets, cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, ctx.device)
-    train_on_images(method, cfg, ctx, images, "DCGAN")
-    return method
+    """Build the DCGAN and train it through the one training entry (resuming if asked)."""
+    def build() -> GAN:
+        nets = build_dcgan(cfg.width, cfg.nz)
+        for net in nets.modules().values():
+            net.to(ctx.device)
+        return GAN(nets, cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, ctx.device)
+    return fit_on_images(ctx, build, images, cfg, "DCGAN")
 
 
-def run(cfg: DcganSvmConfig, ctx: RunContext) -> list[dict]:
+def execute(cfg: DcganSvmConfig, ctx: RunContext) -> list[dict]:
     data = ctx.data
     method = train_dcgan(cfg, ctx, data.unlabeled(cfg.unlabeled))
     n_pool = len(data.x_train) - cfg.n_val
     disc = with_population_bn(method.nets.discriminator, data.x_train[:n_pool], ctx.device)
     feats = {METHOD: [discriminator_features(disc, x, ctx.device, cfg.eval_batch_size)
                       for x in (data.x_train, data.x_test)]}
-    ctx.run.update(feature_dim=int(feats[METHOD][0].shape[1]))
+    ctx.run_dir.update(feature_dim=int(feats[METHOD][0].shape[1]))
     return evaluate_features(cfg, ctx, feats, PROTOCOLS[cfg.svm_protocol])
 
 
 def check(cfg: DcganSvmConfig, data: ImageData) -> None:
     check_arch_fits("svhn", data)   # the DCGAN here is the 32×32 one, as the SVHN ALI
-    svhn_svm.check_protocol(cfg, data)
+    check_protocol(cfg, data)
 
 
 register(Experiment(
     name="dcgan-svm",
-    summary="DCGAN on SVHN, L2-SVM on discriminator features (paper Table 1: 22.18 %)",
+    summary="DCGAN on SVHN, L2-SVM on discriminator features (paper Table 1: "
+            f"{paper.format_result(paper.lookup('svhn', 'dcgan-svm', 1000))} %)",
     # the same refusals as svhn-svm: same data, labels and validation split
-    config_cls=DcganSvmConfig, presets=PRESETS, run=run, check=check, paper_dataset="svhn"))
+    config_cls=DcganSvmConfig, presets=PRESETS, execute=execute, methods=(METHOD,), check=check,
+    paper_table="svhn"))

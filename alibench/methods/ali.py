@@ -4,9 +4,11 @@ One forward pass per batch; D's loss updates D and the generators' loss updates
 Gz and Gx, both from the same pass and the same dropout masks, as in the
 released code (its two updates are computed on one graph and applied together).
 
-``train_nets`` is what the training step calls: the networks themselves, or
-compiled / DistributedDataParallel views that share their parameters (see
-``fastpath`` and ``distributed``); checkpoints and evaluation use ``nets``.
+The step runs on ``nets`` unless the fast path's wrapper hands it training
+views of them (compiled or DistributedDataParallel views sharing their
+parameters: ``train.fastpath.training_step``); checkpoints and evaluation
+always use ``nets``. A batch is images, or (images, y) for conditional ALI,
+whose y the method embeds first (``embed``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from typing import Any
 
 import torch
 
-from ..fastpath import FastPath
-from ..losses import ali_losses, discriminator_accuracy
-from ..models.ali import ALINets
+from ..models.ali import ALINets, sample_code
+from ..train.fastpath import FastPath
 from .base import adam, simultaneous_update
+from .losses import ali_losses, discriminator_accuracy
 
 
 class ALI:
@@ -29,7 +31,6 @@ class ALI:
                  device: torch.device, stochastic_encoder: bool = True,
                  fast: FastPath | None = None) -> None:
         self.nets = nets
-        self.train_nets = nets
         self.device = device
         self.stochastic_encoder = stochastic_encoder
         fast = fast or FastPath(fused_adam=device.type == "cuda")
@@ -39,8 +40,17 @@ class ALI:
         self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
         self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
 
+    @property
+    def train_nets(self) -> ALINets:
+        """The networks the method's own step runs on (views come from a wrapper)."""
+        return self.nets
+
     def state(self) -> dict[str, Any]:
         return {**self.nets.modules(), "opt_g": self.opt_g, "opt_d": self.opt_d}
+
+    def embed(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        """y as the networks take it (plain ALI has none)."""
+        return y
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """z = μ + σ ⊙ ε (reparametrised), or μ alone for a BiGAN-style encoder."""
@@ -48,17 +58,16 @@ class ALI:
 
     def _encode(self, encoder, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         mu, log_sigma = encoder(x, y) if y is not None else encoder(x)
-        if not self.stochastic_encoder:
-            return mu
-        return mu + log_sigma.exp() * torch.randn_like(mu)
+        return sample_code(mu, log_sigma, self.stochastic_encoder)
 
     def sample_prior(self, like: torch.Tensor) -> torch.Tensor:
         """z ~ N(0, I), shaped like the encoder's output."""
         return torch.randn_like(like)
 
-    def pair_logits(self, x: torch.Tensor, y: torch.Tensor | None = None):
+    def pair_logits(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                    nets: ALINets | None = None):
         """D's logits on encoder pairs and on decoder pairs, one batch each."""
-        nets = self.train_nets
+        nets = nets or self.nets
         z_hat = self._encode(nets.encoder, x, y)
         z = self.sample_prior(z_hat)
         x_tilde = nets.decoder(z, y) if y is not None else nets.decoder(z)
@@ -66,9 +75,10 @@ class ALI:
         logits = nets.discriminator(torch.cat([x, x_tilde]), torch.cat([z_hat, z]), yy)
         return logits.split(x.shape[0])
 
-    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: Any, step: int, nets: ALINets | None = None) -> dict[str, torch.Tensor]:
+        x, y = batch if isinstance(batch, tuple) else (batch, None)
         with self.precision():
-            rho_q, rho_p = self.pair_logits(batch)
+            rho_q, rho_p = self.pair_logits(x, self.embed(y), nets)
             loss_d, loss_g = ali_losses(rho_q.float(), rho_p.float())
         simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),

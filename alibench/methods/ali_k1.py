@@ -23,11 +23,16 @@ from typing import Any
 
 import torch
 
-from ..losses import discriminator_accuracy, error_rate, kplus1_discriminator_losses, \
-    kplus1_generator_loss, real_logit
-from ..models.ali import ALINets
+from ..models.ali import ALINets, sample_code
 from .base import simultaneous_update
-from .ssl import Schedule, SSLBatch, inference
+from .kplus1 import Schedule, SSLBatch, inference
+from .losses import (
+    discriminator_accuracy,
+    error_rate,
+    kplus1_discriminator_losses,
+    kplus1_generator_loss,
+    real_logit,
+)
 
 
 class ALIK1:
@@ -47,9 +52,7 @@ class ALIK1:
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         mu, log_sigma = self.nets.encoder(x)
-        if not self.stochastic_encoder:
-            return mu
-        return mu + log_sigma.exp() * torch.randn_like(mu)
+        return sample_code(mu, log_sigma, self.stochastic_encoder)
 
     def train_step(self, batch: SSLBatch, step: int) -> dict[str, torch.Tensor]:
         self.schedule.apply(step, self.opt_d, self.opt_g)

@@ -1,21 +1,9 @@
-"""What the training loop needs from a method."""
+"""What the methods share: Adam as they build it, the learning-rate schedule
+and the simultaneous D/G update."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 import torch
-
-
-class Method(Protocol):
-    # Optional: ``loss_networks = {"loss_d": "the discriminator", ...}`` names the
-    # network behind each logged value in divergence messages.
-
-    def state(self) -> dict[str, Any]:
-        """Named modules and optimisers, saved and restored by checkpoints."""
-
-    def train_step(self, batch: Any, step: int) -> dict[str, torch.Tensor]:
-        """One update; returns 0-d tensors to log (no host sync here)."""
 
 
 def adam(params, lr: float, beta1: float, beta2: float, device: torch.device,

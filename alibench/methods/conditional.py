@@ -21,11 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..losses import ali_losses, discriminator_accuracy
 from ..models.ali import ALINets
 from ..models.layers import init_paper
+from ..train.fastpath import FastPath
 from .ali import ALI
-from .base import simultaneous_update
 
 
 def make_embedder(cond_dim: int, embed_dim: int) -> nn.Module:
@@ -39,21 +38,17 @@ def make_embedder(cond_dim: int, embed_dim: int) -> nn.Module:
 
 
 class ConditionalALI(ALI):
+    """ALI whose batches are (x, y); y is embedded once per step and given to all
+    three networks. The step, its precision context and the fast path are ALI's."""
+
     def __init__(self, nets: ALINets, embedder: nn.Module, lr: float, beta1: float, beta2: float,
-                 device: torch.device, stochastic_encoder: bool = True) -> None:
-        super().__init__(nets, lr, beta1, beta2, device, stochastic_encoder)
+                 device: torch.device, stochastic_encoder: bool = True,
+                 fast: FastPath | None = None) -> None:
+        super().__init__(nets, lr, beta1, beta2, device, stochastic_encoder, fast)
         self.embedder = embedder.to(device)
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "embedder": self.embedder}
 
-    def embed(self, y: torch.Tensor) -> torch.Tensor:
-        return self.embedder(y)
-
-    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        x, y = batch
-        rho_q, rho_p = self.pair_logits(x, self.embed(y))
-        loss_d, loss_g = ali_losses(rho_q, rho_p)
-        simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-                "acc_d": discriminator_accuracy(rho_q.detach(), rho_p.detach())}
+    def embed(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        return None if y is None else self.embedder(y)

@@ -23,14 +23,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..losses import discriminator_accuracy
 from ..models.dcgan import DCGANNets
+from ..models.layers import to_signed
 from .base import adam
-
-
-def to_signed(x01: torch.Tensor) -> torch.Tensor:
-    """[0, 1] images → [−1, 1] (the released code's x / 127.5 − 1)."""
-    return x01 * 2.0 - 1.0
+from .losses import discriminator_accuracy
 
 
 class GAN:

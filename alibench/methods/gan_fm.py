@@ -17,15 +17,16 @@ from typing import Any
 
 import torch
 
-from ..losses import discriminator_accuracy, error_rate, feature_matching_loss, \
-    kplus1_discriminator_losses, real_logit
 from ..models.gan_fm import FMDiscriminator, FMGenerator, data_init
-from .ssl import Schedule, SSLBatch, inference
-
-
-def to_signed(x: torch.Tensor) -> torch.Tensor:
-    """[0, 1] → [−1, 1], the scale G's tanh produces."""
-    return x * 2.0 - 1.0
+from ..models.layers import to_signed
+from .kplus1 import Schedule, SSLBatch, inference
+from .losses import (
+    discriminator_accuracy,
+    error_rate,
+    feature_matching_loss,
+    kplus1_discriminator_losses,
+    real_logit,
+)
 
 
 class GANFM:

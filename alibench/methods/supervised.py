@@ -15,9 +15,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..losses import error_rate
 from ..models.ali import Discriminator
-from .ssl import Schedule, SSLBatch, inference
+from .kplus1 import Schedule, SSLBatch, inference
+from .losses import error_rate
 
 
 class Supervised:

@@ -50,6 +50,7 @@ to D's joint input beside D(x) and D(z).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -237,6 +238,15 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, z: torch.Tensor,
                 y: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.joint_features(x, z, y)).flatten(1)
+
+
+def sample_code(mu: torch.Tensor, log_sigma: torch.Tensor, stochastic: bool = True,
+                noise: Callable[[torch.Tensor], torch.Tensor] = torch.randn_like) -> torch.Tensor:
+    """The encoder's code: z = μ + σ ⊙ ε with ε = noise(μ) (reparametrised), or μ
+    alone for a deterministic (BiGAN-style) encoder, which draws no noise."""
+    if not stochastic:
+        return mu
+    return mu + log_sigma.exp() * noise(mu)
 
 
 @dataclass

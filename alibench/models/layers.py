@@ -5,6 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+
+def to_signed(x01: torch.Tensor) -> torch.Tensor:
+    """[0, 1] images → [−1, 1], the scale a tanh generator produces (the
+    released DCGAN and improved-gan code's x / 127.5 − 1)."""
+    return x01 * 2.0 - 1.0
+
+
 # The paper's framework (Blocks) updates batch-norm population statistics as
 # 0.95 * old + 0.05 * batch and uses epsilon 1e-4; we keep both.
 BN_MOMENTUM = 0.05

@@ -1,0 +1,112 @@
+"""ALI's training config and routine, shared by every experiment that trains
+ALI on images (svhn-svm, conditional, ali-pictures)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..core import checks
+from ..core.errors import UserError
+from ..data import ImageData
+from ..methods.ali import ALI
+from ..models.ali import ARCHS, ALINets, build_ali
+from ..train import fastpath
+from ..train.entry import fit_on_images
+from ..train.loop import Callback
+from .context import RunContext
+
+
+@dataclass
+class ALITrainConfig:
+    """ALI training, as PAPER.md gives it for SVHN (the defaults)."""
+    arch: str = "svhn"
+    width: float = 1.0
+    latent_dim: int = 0               # 0: the architecture's (SVHN 256, CIFAR10 64)
+    stochastic_encoder: bool = True   # False: BiGAN-style deterministic encoder
+    batch_size: int = 100
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999              # Blocks' beta2 = 1e-3 in PyTorch's convention
+    epochs: float = 100.0
+    steps: int = 0                    # 0: derived from epochs
+    log_every: int = 100
+    checkpoint_every: int = 5000
+    # the fast path (alibench/train/fastpath.py): auto = on for CUDA, off for the CPU
+    amp_bf16: str = "auto"
+    channels_last: str = "auto"
+    compile: str = "auto"
+    cuda_graphs: str = "auto"
+    fused_adam: str = "auto"
+    cudnn_benchmark: str = "auto"
+    sync_bn: bool = True              # under torchrun: batch norm over the global batch
+
+    def validate_training(self) -> None:
+        checks.one_of("arch", self.arch, ARCHS)
+        checks.schedule(self)
+        checks.non_negative(self, "latent_dim")
+        fastpath.check_switches(fastpath.switch_values(self))
+
+
+def check_train_images(images: np.ndarray, batch_size: int) -> None:
+    if len(images) < batch_size:
+        raise UserError(f"only {len(images)} training images for a batch of {batch_size}; "
+                        "lower --set batch_size")
+
+
+def check_arch_fits(arch: str, data: ImageData) -> None:
+    """The architecture's image size must be the data's (32×32 nets on 64×64 faces, say)."""
+    size = ARCHS[arch].image_size
+    if tuple(data.image_shape[:2]) != (size, size):
+        fitting = [a for a, spec in ARCHS.items() if spec.image_size == data.image_shape[0]]
+        raise UserError(f"arch {arch} takes {size}×{size} images but {data.name} has "
+                        f"{data.image_shape[0]}×{data.image_shape[1]}; use --set arch="
+                        f"{'|'.join(fitting) or '?'}")
+
+
+def mean_image(images: np.ndarray) -> torch.Tensor:
+    """Mean training image, (3, H, W) in [0, 1], without a float copy of the set."""
+    return torch.from_numpy(images.mean(axis=0, dtype=np.float64) / 255.0).permute(2, 0, 1).float()
+
+
+def build_nets(cfg: ALITrainConfig, device: torch.device, images: np.ndarray | None = None,
+               cond_dim: int = 0) -> ALINets:
+    """ALI's networks as the config says, untrained, on ``device`` (the decoder's
+    output bias from ``images``' mean if given)."""
+    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, cond_dim=cond_dim)
+    if images is not None:
+        nets.decoder.init_output_bias(mean_image(images))
+    for net in nets.modules().values():
+        net.to(device)
+    return nets
+
+
+def build_ali_method(cfg: ALITrainConfig, device: torch.device,
+                     images: np.ndarray | None = None, fast: fastpath.FastPath | None = None) -> ALI:
+    """ALI as the config says, untrained; ``fast`` is the resolved fast path (None: plain eager)."""
+    nets = build_nets(cfg, device, images)
+    return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast)
+
+
+def resolve_fast_path(cfg: ALITrainConfig, ctx: RunContext, conditional: bool = False) -> fastpath.FastPath:
+    fast = fastpath.resolve(fastpath.switch_values(cfg), ctx.device, distributed=ctx.dist is not None)
+    # A CUDA graph replays one static input tensor; conditional batches are (x, y) pairs.
+    return replace(fast, cuda_graphs=False) if conditional else fast
+
+
+def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray,
+              build: Callable[[fastpath.FastPath], Any] | None = None,
+              callbacks_for: Callable[[Any], tuple[Callback, ...]] | None = None,
+              labels: np.ndarray | None = None) -> Any:
+    """Train ALI (``build(fast)``: another ALI-like method, e.g. conditional ALI
+    with ``labels`` as its y) through the one training entry, on the fast path
+    the config asks for; resumes if the run is resumed. Under torchrun every
+    rank trains on its shard and only rank 0 returns."""
+    fast = resolve_fast_path(cfg, ctx, conditional=labels is not None)
+    make = build or (lambda f: build_ali_method(cfg, ctx.device, images, f))
+    return fit_on_images(ctx, lambda: make(fast), images, cfg, "ALI", channels_last=fast.channels_last,
+                         labels=labels, wrap=lambda m: fastpath.training_step(m, fast, ctx.dist, cfg.sync_bn),
+                         callbacks_for=callbacks_for, fast_path=fast.describe())

@@ -1,0 +1,229 @@
+"""A trained ALI's pictures, as the paper shows them, written into its run directory.
+
+- ``samples.png``: Gx(z) for a fixed z (the same noise for every run and step;
+  conditional ALI: with the y of the first validation images);
+- ``reconstructions.png``: odd columns (1st, 3rd, …) validation images x, even
+  columns Gx(Gz(x)), z drawn from q(z | x) as the released ``scripts/reconstruct``;
+- ``interpolations.png``: per row, two validation images encoded, z interpolated
+  linearly in ``interp_steps + 1`` points (ends included) and decoded, the two
+  originals at the ends (the released ``scripts/interpolate`` layout);
+- ``conditional.png`` (conditional ALI): each row a fixed z, each column a y;
+- ``curves.png``: losses and D's accuracy from train_log.jsonl;
+- ``samples/step_XXXXXX.png`` during training (``sample_every``);
+- the metric ``recon_mse`` (mean squared pixel error in [0, 1] over the whole
+  validation split; beside it, for scale, ``mse_of_mean_image``: the error of
+  putting the mean validation image in place of every image) in
+  metrics.jsonl, and ``report.md``.
+
+Validation images are the part of the training split the experiment holds out
+(never the test set). Networks run in inference mode (batch-norm population
+statistics); every random draw is seeded, so the pictures of one checkpoint are
+the same each time they are drawn, and the training RNG is left untouched.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..core import checkpoint
+from ..core.errors import UserError
+from ..core.rundir import RunDir
+from ..data.conditioning import FigureConditions, figure_grid_conditions
+from ..models.ali import sample_code
+from ..train.loop import Callback
+from . import grids
+from .report import write_report
+
+NOISE_SEED = 1606_00704   # the arXiv number: any constant, the same for every run
+ENCODE_SEED = 0
+SAMPLES_DIR = "samples"
+
+
+@dataclass
+class FigureConfig:
+    """What the pictures show; mixed into every ALI experiment's config."""
+    figures: bool = True     # write the pictures, recon_mse and report.md at the end of the run
+    sample_every: int = 5000  # a sample grid from the fixed noise every N steps (0 = off)
+    grid_rows: int = 10
+    grid_cols: int = 10
+    interp_pairs: int = 10
+    interp_steps: int = 10
+
+    def validate_figures(self) -> None:
+        for key in ("grid_rows", "grid_cols", "interp_pairs", "interp_steps"):
+            if getattr(self, key) <= 0:
+                raise UserError(f"{key} must be positive, got {getattr(self, key)}")
+        if self.sample_every < 0:
+            raise UserError(f"sample_every must be >= 0 (0 = off), got {self.sample_every}")
+
+
+@dataclass
+class Validation:
+    """The held-out training images the pictures are drawn from."""
+    x: np.ndarray                 # uint8 NHWC
+    y: np.ndarray | None          # (N, K) float32 conditioning vectors, or None
+    source: str                   # where they come from, for the report
+    conditions: FigureConditions | None = None
+
+
+class Pictured:
+    """What the pictures need from a trained (conditional) ALI method."""
+
+    def __init__(self, method: Any) -> None:
+        self.nets = method.nets
+        self.device = method.device
+        self.stochastic = getattr(method, "stochastic_encoder", True)
+        self.embed = getattr(method, "embed", None)
+        self.latent_dim = self.nets.decoder.latent_dim
+
+    @contextmanager
+    def inference(self):
+        nets = (self.nets.encoder, self.nets.decoder)
+        modes = [n.training for n in nets]
+        try:
+            for n in nets:
+                n.eval()
+            with torch.no_grad():
+                yield self
+        finally:
+            for n, mode in zip(nets, modes):
+                n.train(mode)
+
+    def _y(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        if y is None:
+            return None
+        y = y.to(self.device)
+        return self.embed(y) if self.embed is not None else y
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.nets.decoder(z.to(self.device), self._y(y)).float().cpu()
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None, gen: torch.Generator) -> torch.Tensor:
+        """z ~ q(z | x): μ + σ ε with ε from ``gen`` (μ alone for a deterministic encoder)."""
+        mu, log_sigma = self.nets.encoder(x.to(self.device), self._y(y))
+        return sample_code(mu, log_sigma, self.stochastic,
+                           lambda like: torch.randn(like.shape, generator=gen).to(like.device, like.dtype))
+
+
+def fixed_noise(n: int, latent_dim: int) -> torch.Tensor:
+    return torch.randn(n, latent_dim, 1, 1, generator=torch.Generator().manual_seed(NOISE_SEED))
+
+
+def to_float(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div(255)
+
+
+def _cond(y: np.ndarray | None, n: int) -> torch.Tensor | None:
+    """The first ``n`` conditioning vectors, cycled if there are fewer."""
+    return None if y is None else torch.from_numpy(y[np.arange(n) % len(y)])
+
+
+def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig,
+                     y: np.ndarray | None = None) -> tuple[Callback, ...]:
+    """Save samples/step_XXXXXX.png from the fixed noise every ``sample_every`` steps."""
+    if cfg.sample_every <= 0:
+        return ()
+    model, n = Pictured(method), cfg.grid_rows * cfg.grid_cols
+    z, yy = fixed_noise(n, model.latent_dim), _cond(y, n)
+
+    def draw(step: int) -> None:
+        with model.inference():
+            images = model.decode(z, yy)
+        grids.save_png(run.path / SAMPLES_DIR / f"step_{step:06d}.png",
+                       grids.grid(images, cfg.grid_cols))
+
+    return (Callback(cfg.sample_every, draw),)
+
+
+def restore(run: RunDir, method: Any, device: torch.device) -> int:
+    """Load the run's checkpoint into ``method``; the step it was saved at."""
+    if not run.checkpoint_path.exists():
+        raise UserError(f"{run.path} has no {run.checkpoint_path.name}: the run trained nothing "
+                        "to draw yet")
+    return int(checkpoint.load(run.checkpoint_path, method.state(), map_location=device)["step"])
+
+
+def _reconstruct(model: Pictured, x: torch.Tensor, y: torch.Tensor | None,
+                 gen: torch.Generator) -> torch.Tensor:
+    return model.decode(model.encode(x, y, gen), y)
+
+
+def recon_mse(model: Pictured, val: Validation, batch_size: int = 500) -> tuple[float, float]:
+    """Mean squared error between validation images and Gx(Gz(x)), pixels in [0, 1];
+    and, for scale, that of the mean validation image put in place of every x."""
+    gen, total, spread = torch.Generator().manual_seed(ENCODE_SEED), 0.0, 0.0
+    mean = torch.from_numpy(val.x.mean(axis=0, dtype=np.float64)).permute(2, 0, 1).float() / 255
+    for start in range(0, len(val.x), batch_size):
+        x = to_float(val.x[start:start + batch_size])
+        y = None if val.y is None else torch.from_numpy(val.y[start:start + batch_size])
+        total += (_reconstruct(model, x, y, gen) - x).pow(2).sum().item()
+        spread += (x - mean).pow(2).sum().item()
+    return total / val.x.size, spread / val.x.size
+
+
+def _draw_samples(model: Pictured, val: Validation, cfg: FigureConfig) -> np.ndarray:
+    n = cfg.grid_rows * cfg.grid_cols
+    y = _cond(val.y, n)     # conditional: real attribute/class combinations of validation images
+    z = fixed_noise(n, model.latent_dim)
+    return grids.grid(model.decode(z, y), cfg.grid_cols)
+
+
+def _draw_reconstructions(model: Pictured, val: Validation, cfg: FigureConfig) -> np.ndarray:
+    n = min(len(val.x), cfg.grid_rows * cfg.grid_cols)
+    x, y = to_float(val.x[:n]), None if val.y is None else torch.from_numpy(val.y[:n])
+    x_hat = _reconstruct(model, x, y, torch.Generator().manual_seed(ENCODE_SEED))
+    return grids.reconstruction_grid(x, x_hat, min(cfg.grid_cols, n))
+
+
+def _draw_interpolations(model: Pictured, val: Validation, cfg: FigureConfig) -> np.ndarray:
+    pairs = max(1, min(cfg.interp_pairs, len(val.x) // 2))
+    gen = torch.Generator().manual_seed(ENCODE_SEED)
+    ends = []
+    for part in (slice(0, pairs), slice(pairs, 2 * pairs)):
+        x = to_float(val.x[part])
+        y = None if val.y is None else torch.from_numpy(val.y[part])
+        ends.append((x, y, model.encode(x, y, gen)))
+    (x_a, y_a, z_a), (x_b, y_b, z_b) = ends
+    path = []
+    for t in torch.linspace(0, 1, cfg.interp_steps + 1).tolist():
+        y_t = None if y_a is None else (1 - t) * y_a + t * y_b
+        path.append(model.decode((1 - t) * z_a + t * z_b, y_t))
+    return grids.interpolation_grid(x_a, x_b, torch.stack(path, dim=1))
+
+
+def _draw_conditional(model: Pictured, val: Validation, cfg: FigureConfig, path) -> None:
+    y, row_labels = figure_grid_conditions(val.conditions, cfg.grid_rows)
+    n_cols = len(val.conditions.columns)
+    z = fixed_noise(cfg.grid_rows, model.latent_dim).repeat_interleave(n_cols, dim=0)
+    images = model.decode(z, torch.from_numpy(y))
+    grids.save_labelled_grid(path, grids.grid(images, n_cols), tuple(images.shape[-2:]),
+                             val.conditions.col_labels, row_labels)
+
+
+def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, method_name: str,
+                  n_labels: int = 0, batch_size: int = 500) -> list[dict]:
+    """Every picture, the recon_mse metric and report.md; returns the metric records."""
+    if len(val.x) < 2:
+        raise UserError("the pictures need at least 2 validation images")
+    model, out = Pictured(method), ctx.run_dir.path
+    devices = [method.device] if method.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), model.inference():
+        grids.save_png(out / "samples.png", _draw_samples(model, val, cfg))
+        grids.save_png(out / "reconstructions.png", _draw_reconstructions(model, val, cfg))
+        grids.save_png(out / "interpolations.png", _draw_interpolations(model, val, cfg))
+        if val.conditions is not None:
+            _draw_conditional(model, val, cfg, out / "conditional.png")
+        mse, mse_mean_image = recon_mse(model, val, batch_size)
+    log = ctx.run_dir.train_log()
+    if log:
+        grids.save_curves(out / "curves.png", log, title=ctx.run_dir.path.name)
+    rec = ctx.record(method_name, "recon_mse", mse, n_labels, n_images=len(val.x),
+                     encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
+                     mse_of_mean_image=mse_mean_image)
+    write_report(ctx.run_dir, val.source, val.conditions)
+    return [rec]
