@@ -17,6 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from . import faults
 from .errors import UserError
 from .files import append_jsonl, atomic_write_json, read_jsonl, remove_stale_temp_files
 
@@ -141,6 +142,7 @@ class RunDir:
             if (old.get("method"), old.get("metric")) == key:
                 return old
         append_jsonl(self.path / METRICS_FILE, record)
+        faults.point("metric")
         return record
 
     def stage_records(self, name: str) -> list[dict[str, Any]] | None:

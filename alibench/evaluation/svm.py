@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
+from ..core import faults
 from ..core.files import atomic_write_json
 from .splits import LabelDraws
 
@@ -117,6 +118,7 @@ class ResumableSolver:
             before = getattr(self.solver, "not_converged", 0)
             errs = self.solver.errors(x_pool, y_pool, draws[i:j], cs[i:j], x_eval, y_eval,
                                       f"{desc} [{j}/{len(draws)}]" if j - i < len(draws) else desc)
+            faults.point("svm-fit")
             stage["errors"] += [float(e) for e in errs]
             stage["not_converged"].append(getattr(self.solver, "not_converged", 0) - before)
             self.saved[key] = stage

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..core import hardware
+from ..core import faults, hardware
 from ..core.config import from_dict
 from ..core.registry import Experiment
 from ..core.rundir import RunDir
@@ -62,6 +62,7 @@ class RunContext:
         if done is not None:
             return done
         records = work()
+        faults.point("stage")
         self.run_dir.finish_stage(name, records)
         return records
 

@@ -94,8 +94,8 @@ def evaluate_features(cfg: SvmProtocolConfig, ctx: RunContext, feats: dict[str, 
                            f_train[n_pool:], data.y_train[n_pool:], f_test, data.y_test, draws,
                            desc=f"SVM on {name} features")
             atomic_write_json(ctx.run_dir.path / f"svm_{name}.json", {**res, "feature_dim": f_train.shape[1]})
-            recs = _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
-            partial.unlink(missing_ok=True)
-            return recs
+            return _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
         records += ctx.stage(f"svm:{name}", work)
+        # kept until the stage is marked: a kill before the mark redoes no fit
+        (ctx.run_dir.path / f"svm_{name}.partial.json").unlink(missing_ok=True)
     return records
