@@ -175,6 +175,8 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, fragme
 @pytest.mark.parametrize("args,fragment", [
     (["svhn-svx"], "invalid choice"),
     (["svhn-svm", "--set", "width=big"], "bad value for 'width'"),
+    # a non-finite hyperparameter once got "internal error" and a half-made run directory
+    (["svhn-svm", "--preset", "demo", "--set", "epochs=inf", "steps=0"], "epochs must be a finite number"),
 ])
 def test_bad_input_in_a_real_process(tmp_path, args, fragment):
     proc = cli(*args, "--out", tmp_path / "out") if args[0] == "svhn-svm" else cli(*args)
@@ -228,6 +230,10 @@ BAD_RESUME = {
                              ["checkpoint", "unreadable (truncated or corrupt", "delete it"]),
     "corrupt checkpoint": (lambda run: spoil_checkpoint(run, flip_middle),
                            ["checkpoint", "is corrupt (its content does not match its digest)"]),
+    "a NaN in the saved config": (lambda run: set_meta(run, state="interrupted",
+                                                       config={**json.loads((run / "run.json").read_text())["config"],
+                                                               "lr": float("nan")}),
+                                  ["lr must be a finite number, got nan"]),
     "run still in use": (hold_lock, ["in use by another alibench process", "pid"]),
 }
 

@@ -5,6 +5,7 @@ uninterrupted one (CPU, one thread, same seed)."""
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from alibench.core import checkpoint
 from conftest import ROOT, assert_one_line_error, cli
 
 STEPS = 40
@@ -197,3 +199,208 @@ def test_same_seed_and_config_give_the_same_metrics(concurrent):
     first, *others = run_dirs(concurrent)
     for run in others:
         assert_same_run(run, first)
+
+
+# ---- A kill at any stage resumes (issue 18). ``ALIBENCH_KILL_AT=POINT:N`` makes the
+# run SIGKILL itself the N-th time it passes POINT (alibench/core/faults.py): a real
+# kill -9 at an exact place. liblinear so the SVM protocol has points between fits:
+# 3 values of C (fits 1-3), 2 validation draws (fits 4-5), 4 test draws (fits 6-9).
+STAGED = [*TINY, "svm_solver=liblinear", "n_c=3"]
+KILLS = {
+    "during training": ("step", 15),
+    "during feature extraction": ("features", 2),
+    "between values of C": ("svm-fit", 2),
+    "between validation draws": ("svm-fit", 5),
+    "between test draws": ("svm-fit", 7),
+    "after the first metric line": ("metric", 1),
+    "after the SVM stage, before its mark": ("stage", 1),
+    "during the pictures": ("picture", 2),
+}
+# points passed after the ali SVM stage finished: resuming must not redo it
+AFTER_SVM = {"during the pictures"}
+FAST_KILLS = {"between test draws", "during the pictures"}
+KILL_ENV = "ALIBENCH_KILL_AT"
+
+
+@pytest.fixture(scope="module")
+def staged_reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("staged-reference")
+    proc = cli("svhn-svm", *STAGED, "--out", out, env=ONE_THREAD)
+    assert proc.returncode == 0, proc.stderr
+    (run,) = run_dirs(out)
+    return run
+
+
+def killed_at(out, point, n, *args):
+    """Start (or resume, with args) a run that kills itself at ``point``'s n-th pass;
+    True if it was killed, False if it finished first."""
+    proc = cli("svhn-svm", *args, env={**ONE_THREAD, KILL_ENV: f"{point}:{n}"})
+    if proc.returncode == 0:
+        return False
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return True
+
+
+def assert_clean(run):
+    assert meta(run)["state"] == "finished"
+    assert not list(run.glob(".*.tmp")) and not list(run.glob("*.partial.json"))
+
+
+@pytest.mark.parametrize("point,n", [
+    pytest.param(*KILLS[name], id=name, marks=() if name in FAST_KILLS else pytest.mark.slow)
+    for name in KILLS])
+def test_a_kill_at_any_stage_resumes_to_the_same_result(tmp_path, staged_reference, point, n):
+    out = tmp_path / "runs"
+    assert killed_at(out, point, n, *STAGED, "--out", out)
+    (run,) = run_dirs(out)
+    assert meta(run)["state"] == "running"
+    svm_done = (run / "svm_ali.json").stat().st_mtime_ns if (run / "svm_ali.json").exists() else None
+    resumed = cli("svhn-svm", "--resume", run, env=ONE_THREAD)
+    assert resumed.returncode == 0, resumed.stderr
+    assert meta(run)["n_resumes"] == 1
+    assert_clean(run)
+    assert_same_run(run, staged_reference)   # metrics: same lines, none twice, none torn
+    assert json.loads((run / "svm_ali.json").read_text()) == \
+        json.loads((staged_reference / "svm_ali.json").read_text())
+    if any(KILLS[name] == (point, n) for name in AFTER_SVM):
+        assert (run / "svm_ali.json").stat().st_mtime_ns == svm_done   # not redone
+
+
+def test_a_killed_svm_protocol_keeps_its_finished_fits(tmp_path):
+    """Killed during the second test draw (fit 7, before it was saved): the saved
+    partial results hold every earlier fit, the first test draw's included."""
+    out = tmp_path / "runs"
+    assert killed_at(out, "svm-fit", 7, *STAGED, "--out", out)
+    (run,) = run_dirs(out)
+    saved = json.loads((run / "svm_ali.partial.json").read_text())
+    assert [len(saved[k]["errors"]) for k in ("0", "1", "2")] == [3, 2, 1]
+
+
+# Points and how often a process passes each at most (so a drawn kill may also never happen).
+SOAK_POINTS = {"step": STEPS, "features": 5, "svm-fit": 9, "metric": 3, "stage": 2, "picture": 3}
+
+
+def soak(tmp_path, reference, kills, seed):
+    """Kill one run at ``kills`` seeded random points, resuming after each."""
+    rng = np.random.default_rng(seed)
+    out = tmp_path / "runs"
+    args = [*STAGED, "--out", out]
+    n_killed = 0
+    for _ in range(kills):
+        point = str(rng.choice(list(SOAK_POINTS)))
+        n = int(rng.integers(1, SOAK_POINTS[point] + 1))
+        if not killed_at(out, point, n, *args):
+            break
+        n_killed += 1
+        (run,) = run_dirs(out)
+        args = ["--resume", run]
+    else:
+        (run,) = run_dirs(out)
+        resumed = cli("svhn-svm", "--resume", run, env=ONE_THREAD)
+        assert resumed.returncode == 0, resumed.stderr
+    (run,) = run_dirs(out)
+    assert meta(run).get("n_resumes", 0) == n_killed
+    assert_clean(run)
+    assert_same_run(run, reference)
+
+
+def test_fault_soak_short(tmp_path, staged_reference):
+    soak(tmp_path, staged_reference, kills=2, seed=18)
+
+
+@pytest.mark.slow
+def test_fault_soak(tmp_path, staged_reference):
+    soak(tmp_path, staged_reference, kills=25, seed=1806)
+
+
+# ---- A full disk (issue 18), simulated with a file-size limit (RLIMIT_FSIZE, SIGXFSZ
+# ignored, so a write past it fails with EFBIG as a full disk's fails with ENOSPC).
+CHECKPOINT_BYTES_AT_LEAST = 1_000_000    # this tiny run's checkpoint is ~1.6 MB
+PICTURE_LIMIT = 100_000                  # its reconstructions.png is ~220 kB, the rest less
+
+
+def limited_cli(limit, *args):
+    def preexec():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **ONE_THREAD}
+    return subprocess.run([sys.executable, "-m", "alibench.run", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=600, preexec_fn=preexec)
+
+
+def assert_intact(run):
+    """No temporary file, no torn line; every JSON file parses."""
+    assert not list(run.glob(".*.tmp"))
+    for name in ("train_log.jsonl", "metrics.jsonl"):
+        if (run / name).exists():
+            text = (run / name).read_text()
+            assert text == "" or text.endswith("\n")
+            [json.loads(l) for l in text.splitlines()]
+    for path in run.glob("*.json"):
+        json.loads(path.read_text())
+
+
+def test_a_full_disk_at_a_checkpoint_keeps_the_last_good_one_and_resumes(tmp_path, staged_reference):
+    out = tmp_path / "runs"
+    assert killed_at(out, "step", 15, *STAGED, "--out", out)   # checkpoint of step 10 on disk
+    (run,) = run_dirs(out)
+    full = limited_cli(CHECKPOINT_BYTES_AT_LEAST, "svhn-svm", "--resume", run)
+    assert_one_line_error(full, f"cannot write {run / 'checkpoint.pt'}", "its checkpoint at step 10 is kept",
+                          "free space, then resume with")
+    assert full.returncode == 2
+    assert checkpoint.read(run / "checkpoint.pt")["step"] == 10
+    assert meta(run)["state"] == "failed"
+    assert_intact(run)
+    resumed = cli("svhn-svm", "--resume", run, env=ONE_THREAD)    # space is back
+    assert resumed.returncode == 0, resumed.stderr
+    assert_clean(run)
+    assert_same_run(run, staged_reference)
+
+
+def test_a_full_disk_while_drawing_pictures_resumes(tmp_path, staged_reference):
+    out = tmp_path / "runs"
+    assert killed_at(out, "stage", 1, *STAGED, "--out", out)    # SVM on ali done, not marked
+    (run,) = run_dirs(out)
+    full = limited_cli(PICTURE_LIMIT, "svhn-svm", "--resume", run)
+    assert_one_line_error(full, f"cannot write {run / 'reconstructions.png'}", "resume with")
+    assert not (run / "reconstructions.png").exists()
+    assert_intact(run)
+    resumed = cli("svhn-svm", "--resume", run, env=ONE_THREAD)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_clean(run)
+    assert_same_run(run, staged_reference)
+
+
+def test_a_full_disk_never_tears_a_line_or_a_file(tmp_path):
+    """Appended metric lines and atomic writes under a 64-byte file-size limit."""
+    script = f"""
+import json, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+sys.path.insert(0, {str(ROOT)!r})
+from alibench.core.files import NoSpace, append_jsonl, atomic_write_json
+p = {str(tmp_path)!r}
+append_jsonl(p + "/m.jsonl", {{"a": 1}})
+atomic_write_json(p + "/t.json", {{"a": 1}})
+resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+for write in (lambda: append_jsonl(p + "/m.jsonl", {{"b": "x" * 100}}),
+              lambda: atomic_write_json(p + "/t.json", {{"b": "x" * 100}})):
+    try:
+        write()
+    except NoSpace as exc:
+        print(exc)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and "m.jsonl" in lines[0] and "t.json" in lines[1], proc.stdout
+    assert all("the file is unchanged" in l for l in lines)
+    assert (tmp_path / "m.jsonl").read_text() == '{"a": 1}\n'
+    assert json.loads((tmp_path / "t.json").read_text()) == {"a": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl", "t.json"]
+
+
+def test_a_full_disk_when_writing_a_table_is_one_line(tmp_path, staged_reference):
+    target = tmp_path / "table.md"
+    full = limited_cli(200, "tables", "--runs", staged_reference.parent, "--output", target, "--no-save")
+    assert_one_line_error(full, f"cannot write {target}")
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))

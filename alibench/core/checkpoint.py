@@ -5,6 +5,7 @@ digest so that a damaged file is refused instead of silently resumed from."""
 from __future__ import annotations
 
 import hashlib
+import io
 import warnings
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,11 @@ def save(path: Path, step: int, objects: dict[str, Any], extra: dict | None = No
     body = {"step": step, "rng": rng_state(), "extra": extra or {},
             "state": {name: obj.state_dict() for name, obj in objects.items()}}
     payload = {"format": FORMAT, **body, "digest": digest(body)}
-    atomic_write(path, lambda f: torch.save(payload, f), mode="wb")
+    # Serialised in memory first: torch's zip writer turns a failed write (a full
+    # disk) into a RuntimeError; a plain write of the bytes keeps the OSError.
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write(path, lambda f: f.write(buf.getbuffer()), mode="wb")
 
 
 def read(path: Path, map_location: Any = "cpu") -> dict[str, Any]:

@@ -4,7 +4,9 @@ and the value (NaN fails every rule, since no comparison with it is true)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from .errors import UserError
 
@@ -45,3 +47,61 @@ def schedule(cfg: Any) -> None:
         raise UserError("set a positive number of steps or epochs")
     if not (0 <= cfg.beta1 < 1 and 0 <= cfg.beta2 < 1):
         raise UserError("beta1 and beta2 must lie in [0, 1)")
+
+
+# ---- The rule of every numeric config key, checked on every config before its
+# own validate() (core.config.check_fields). A key is ruled by name here, or by
+# its dataclass field's metadata {"rule": NAME}; registering an experiment whose
+# config has a number without a rule is refused, so a new key cannot be left
+# unchecked. Experiment-specific limits (n_val > 0 for the SVM track, labels that
+# fit the data, …) stay in each config's validate() and experiment's check().
+
+MAX_INT = 2**31 - 1     # beyond any count or size a run can use (and int32 indices)
+MAX_WIDTH = 8.0         # 8× the paper's channels (64× its weights): more fits no GPU
+
+
+@dataclass(frozen=True)
+class Rule:
+    text: str                              # what the value must be, for the message
+    ok: Callable[[float], bool]
+    bad_examples: tuple[str, ...]          # values (as typed on --set) the rule refuses
+
+
+RULES = {
+    "positive": Rule("positive", lambda v: v > 0, ("0", "-1")),
+    "non_negative": Rule(">= 0", lambda v: v >= 0, ("-1",)),
+    "probability": Rule("in [0, 1)", lambda v: 0 <= v < 1, ("1", "-0.1")),
+    "fraction": Rule("in [0, 1]", lambda v: 0 <= v <= 1, ("1.5", "-0.1")),
+    "width": Rule(f"in (0, {MAX_WIDTH:g}]", lambda v: 0 < v <= MAX_WIDTH, ("0", "-0.5", "1000")),
+    "finite": Rule("a finite number", lambda v: True, ()),
+}
+
+FIELD_RULES = {
+    # sizes and counts (at least 1), and the learning rate
+    **dict.fromkeys(("batch_size", "eval_batch_size", "init_batch", "log_every", "checkpoint_every",
+                     "grid_rows", "grid_cols", "interp_pairs", "interp_steps", "n_c", "n_labels",
+                     "n_test_draws", "svm_max_iter", "noise_dim", "nz", "lr"), "positive"),
+    # 0 means "off", "derived" or "the default" for these
+    **dict.fromkeys(("steps", "epochs", "latent_dim", "embed_dim", "n_val", "n_val_draws",
+                     "eval_every", "sample_every", "weight_decay", "unlabeled_weight"), "non_negative"),
+    "beta1": "probability", "beta2": "probability",
+    "decay_fraction": "fraction", "dropout_scale": "fraction",
+    "width": "width",
+    "log_c_min": "finite", "log_c_max": "finite",   # exponents of C: any finite value
+}
+
+
+def rule_of(field: Any) -> Rule | None:
+    """The rule of a dataclass field (metadata first, then the key's name)."""
+    name = field.metadata.get("rule") or FIELD_RULES.get(field.name)
+    return RULES[name] if name else None
+
+
+def number(key: str, value: Any, rule: Rule | None) -> None:
+    """A numeric config value: finite, an int within MAX_INT, and within its rule."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"{key} must be a finite number, got {value}")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise UserError(f"{key}={value} is out of range (at most {MAX_INT})")
+    if rule is not None and not rule.ok(value):
+        raise UserError(f"{key} must be {rule.text}, got {value}")

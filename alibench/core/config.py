@@ -8,6 +8,7 @@ import dataclasses
 import typing
 from typing import Any, Mapping
 
+from . import checks
 from .errors import UserError
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -58,6 +59,34 @@ def parse_overrides(cls: type, items: list[str]) -> dict[str, Any]:
     return out
 
 
+def numeric_fields(cls: type) -> list[dataclasses.Field]:
+    """The int and float keys of a config class (bools are not numbers here)."""
+    types = field_types(cls)
+    return [f for f in dataclasses.fields(cls) if types[f.name] in (int, float)]
+
+
+def unruled_fields(cls: type) -> list[str]:
+    """Numeric keys with no rule in ``checks`` (a registration refuses them)."""
+    return [f.name for f in numeric_fields(cls) if checks.rule_of(f) is None]
+
+
+def check_fields(cfg: Any) -> None:
+    """Every numeric key against its rule (finite, in range), every other key
+    against its type; then the config's own ``validate()``."""
+    types = field_types(type(cfg))
+    for f in dataclasses.fields(cfg):
+        value, want = getattr(cfg, f.name), types[f.name]
+        if want in (int, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UserError(f"{f.name} must be a number, got {value!r}")
+            checks.number(f.name, value, checks.rule_of(f))
+        elif not isinstance(value, want):
+            raise UserError(f"{f.name} must be a {want.__name__}, got {value!r}")
+    validate = getattr(cfg, "validate", None)
+    if validate is not None:
+        validate()
+
+
 def check_preset_values(cls: type, values: Mapping[str, Any]) -> None:
     types = field_types(cls)
     for key, value in values.items():
@@ -71,16 +100,15 @@ def check_preset_values(cls: type, values: Mapping[str, Any]) -> None:
 
 def build_config(cls: type, presets: Mapping[str, Mapping[str, Any]], preset: str,
                  overrides: list[str]) -> Any:
-    """Defaults (the paper) <- preset <- --set overrides, then ``validate()``."""
+    """Defaults (the paper) <- preset <- --set overrides, then every value checked
+    (``check_fields``: the field rules, then the config's ``validate()``)."""
     if preset not in presets:
         raise UserError(f"unknown preset '{preset}'; valid presets: {', '.join(presets)}")
     values = dict(presets[preset])
     check_preset_values(cls, values)
     values.update(parse_overrides(cls, overrides))
     cfg = cls(**values)
-    validate = getattr(cfg, "validate", None)
-    if validate is not None:
-        validate()
+    check_fields(cfg)
     return cfg
 
 
@@ -89,9 +117,11 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type, data: Mapping[str, Any]) -> Any:
-    """Rebuild a config saved in a run directory (for --resume)."""
+    """Rebuild a config saved in a run directory (for --resume), checked as a new one."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
         raise UserError(f"saved config has keys this version does not know: {sorted(unknown)}")
-    return cls(**data)
+    cfg = cls(**data)
+    check_fields(cfg)
+    return cfg

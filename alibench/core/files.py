@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import UserError
+
 TEMP_SUFFIX = ".tmp"
+# No space left, a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored), a quota.
+NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+class NoSpace(UserError):
+    """A write failed for want of space; the file it was writing is as it was before."""
+
+
+def _no_space(path: Path, exc: OSError) -> NoSpace:
+    return NoSpace(f"cannot write {path}: {exc.strerror} (disk full or file-size limit); "
+                   "the file is unchanged")
 
 
 class CorruptFile(ValueError):
@@ -28,8 +42,10 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> N
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            raise _no_space(path, exc) from exc
         raise
     _fsync_dir(path.parent)
 
@@ -73,10 +89,17 @@ def append_jsonl(path: Path, record: dict) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         _drop_torn_tail(fd)
-        written = 0
-        while written < len(data):  # one write for any line shorter than a pipe buffer
-            written += os.write(fd, data[written:])
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        try:
+            written = 0
+            while written < len(data):  # one write for any line shorter than a pipe buffer
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno not in NO_SPACE:
+                raise
+            os.ftruncate(fd, size)      # no half line left behind
+            raise _no_space(path, exc) from exc
     finally:
         os.close(fd)
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .config import check_preset_values
+from .config import check_preset_values, unruled_fields
 from .errors import UserError
 
 
@@ -43,6 +43,10 @@ def register(exp: Experiment) -> Experiment:
         raise ValueError(f"{exp.name}: default preset {exp.default_preset!r} missing")
     if not callable(getattr(exp.config_cls, "validate", None)):
         raise ValueError(f"{exp.name}: config class {exp.config_cls.__name__} has no validate()")
+    unruled = unruled_fields(exp.config_cls)
+    if unruled:
+        raise ValueError(f"{exp.name}: numeric config keys without a rule in core/checks.py "
+                         f"(FIELD_RULES or field metadata): {', '.join(unruled)}")
     for preset, values in exp.presets.items():
         try:
             check_preset_values(exp.config_cls, values)

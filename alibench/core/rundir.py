@@ -17,6 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from . import faults
 from .errors import UserError
 from .files import append_jsonl, atomic_write_json, read_jsonl, remove_stale_temp_files
 
@@ -119,12 +120,12 @@ class RunDir:
         self.update(**fields)
 
     def start_resume(self, step: int) -> None:
-        """Mark the run running again and count the resume. Its evaluation is
-        redone whole, so earlier metric lines go; so do files a kill left half-written."""
+        """Mark the run running again and count the resume; files a kill left
+        half-written go. Metric lines and finished stages stay: each metric is
+        written once (``add_metric``) and a finished stage is not redone (``stage_records``)."""
         meta = self.meta
         resumes = meta.get("resumes", []) + [{"at": now(), "from_state": meta.get("state"),
                                               "from_step": step, **_process()}]
-        (self.path / METRICS_FILE).unlink(missing_ok=True)
         remove_stale_temp_files(self.path)
         self.update(state="running", resumes=resumes, n_resumes=len(resumes), message=None,
                     **_process())
@@ -133,8 +134,32 @@ class RunDir:
     def state(self) -> str:
         return self.meta.get("state", "unknown")
 
-    def add_metric(self, record: dict[str, Any]) -> None:
+    def add_metric(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Append a metric line unless the run already has one for its (method,
+        metric): a resumed evaluation never duplicates a line. Returns the line kept."""
+        key = (record.get("method"), record.get("metric"))
+        for old in self.metrics():
+            if (old.get("method"), old.get("metric")) == key:
+                return old
         append_jsonl(self.path / METRICS_FILE, record)
+        faults.point("metric")
+        return record
+
+    def stage_records(self, name: str) -> list[dict[str, Any]] | None:
+        """The metric lines of a stage marked finished (``finish_stage``), or None
+        if it has not finished (or its lines are gone: then it is redone)."""
+        keys = self.meta.get("stages", {}).get(name)
+        if keys is None:
+            return None
+        have = {(r.get("method"), r.get("metric")): r for r in self.metrics()}
+        if not all(tuple(k) in have for k in keys):
+            return None
+        return [have[tuple(k)] for k in keys]
+
+    def finish_stage(self, name: str, records: list[dict[str, Any]]) -> None:
+        """Mark a stage finished (in run.json, atomically) with the metric lines it wrote."""
+        stages = {**self.meta.get("stages", {}), name: [[r["method"], r["metric"]] for r in records]}
+        self.update(stages=stages)
 
     def metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.path / METRICS_FILE)

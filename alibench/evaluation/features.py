@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core import faults
 from ..models.ali import Encoder
 
 PAPER_LAYERS = ("mu", "bn4", "bn5", "bn6")
@@ -45,6 +46,7 @@ def encoder_features(encoder: Encoder, images: np.ndarray, layers: tuple[str, ..
             if out is None:
                 out = torch.empty((len(images), f.shape[1]), dtype=torch.float32, pin_memory=cuda)
             out[start:start + len(f)].copy_(f, non_blocking=cuda)
+            faults.point("features")
         if cuda:
             torch.cuda.synchronize(device)
     finally:
@@ -95,6 +97,8 @@ def discriminator_features(disc: nn.Module, images: np.ndarray, device: torch.de
                            batch_size: int = 500) -> np.ndarray:
     """(N, D) float32 ``disc.features`` of uint8 NHWC ``images`` fed in [−1, 1];
     ``disc`` should be in inference mode (see ``with_population_bn``)."""
-    out = [disc.features(_as_signed(images[s:s + batch_size], device)).float().cpu()
-           for s in range(0, len(images), batch_size)]
+    out = []
+    for s in range(0, len(images), batch_size):
+        out.append(disc.features(_as_signed(images[s:s + batch_size], device)).float().cpu())
+        faults.point("features")
     return torch.cat(out).numpy()

@@ -8,13 +8,18 @@ one-vs-rest) is the reference solver.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
 
+from ..core import faults
+from ..core.files import atomic_write_json
 from .splits import LabelDraws
 
 
@@ -52,6 +57,7 @@ class LiblinearSolver:
     standardize: bool = False
     max_iter: int = 1000
     name: str = "liblinear"
+    resume_chunk: int = 1     # fits between saves (ResumableSolver): each fit stands alone
     not_converged: int = field(default=0, init=False)
 
     def errors(self, x_pool, y_pool, draws, cs, x_eval, y_eval, desc=""):
@@ -64,8 +70,10 @@ class LiblinearSolver:
             x_ev = x_eval
             if self.standardize:
                 x_fit, x_ev = _standardize(x_fit, x_eval)
+            # random_state: liblinear's dual solver shuffles; unseeded it draws from
+            # NumPy's global RNG, so a fit (and a resumed protocol) would not repeat.
             svc = LinearSVC(C=float(cs[i]), loss="squared_hinge", penalty="l2", dual=True,
-                            max_iter=self.max_iter)
+                            max_iter=self.max_iter, random_state=0)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
                 svc.fit(x_fit, y_fit)
@@ -73,6 +81,49 @@ class LiblinearSolver:
             pred = svc.classes_[np.argmax(x_ev @ svc.coef_.T.astype(x_ev.dtype) + svc.intercept_, axis=1)]
             out[i] = 100.0 * np.mean(pred != y_eval)
         return out
+
+
+class ResumableSolver:
+    """A solver whose error rates are saved (atomically, in ``path``) as they are
+    computed, so a protocol killed between fits resumes where it stopped and
+    gives the same result. The k-th ``errors`` call of a protocol is its k-th
+    stage (choose C, validation draws, test draws); a saved stage is reused only
+    for the same draws and values of C. Fits are computed ``solver.resume_chunk``
+    at a time (liblinear: 1, each fit on its own; the torch solver: a whole stage,
+    as it batches them), so an uninterrupted run computes exactly what a resumed one does."""
+
+    def __init__(self, solver: Solver, path: Path) -> None:
+        self.solver, self.path, self.name = solver, Path(path), solver.name
+        self.saved: dict = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.calls = 0
+
+    @property
+    def not_converged(self) -> int | None:
+        if not hasattr(self.solver, "not_converged"):
+            return None
+        return sum(sum(stage.get("not_converged", [])) for stage in self.saved.values())
+
+    def errors(self, x_pool, y_pool, draws, cs, x_eval, y_eval, desc=""):
+        key, self.calls = str(self.calls), self.calls + 1
+        draws, cs = np.asarray(draws), np.asarray(cs, dtype=np.float64)
+        tag = hashlib.blake2b(draws.tobytes() + cs.tobytes() + np.asarray(y_eval).tobytes(),
+                              digest_size=12).hexdigest()
+        stage = self.saved.get(key)
+        if stage is None or stage.get("inputs") != tag:
+            stage = {"inputs": tag, "errors": [], "not_converged": []}
+        chunk = getattr(self.solver, "resume_chunk", len(draws)) or len(draws)
+        while len(stage["errors"]) < len(draws):
+            i = len(stage["errors"])
+            j = min(len(draws), i + chunk)
+            before = getattr(self.solver, "not_converged", 0)
+            errs = self.solver.errors(x_pool, y_pool, draws[i:j], cs[i:j], x_eval, y_eval,
+                                      f"{desc} [{j}/{len(draws)}]" if j - i < len(draws) else desc)
+            faults.point("svm-fit")
+            stage["errors"] += [float(e) for e in errs]
+            stage["not_converged"].append(getattr(self.solver, "not_converged", 0) - before)
+            self.saved[key] = stage
+            atomic_write_json(self.path, self.saved)
+        return np.asarray(stage["errors"])
 
 
 def _torch_solver(settings: SvmSettings) -> Solver:

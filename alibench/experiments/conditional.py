@@ -134,7 +134,7 @@ def pictures(cfg: ConditionalConfig, ctx: RunContext, method=None) -> list[dict]
 
 def execute(cfg: ConditionalConfig, ctx: RunContext) -> list[dict]:
     method = _train(cfg, ctx, validation(cfg, ctx.data))
-    records = pictures(cfg, ctx, method) if cfg.figures else []
+    records = ctx.stage("pictures", lambda: pictures(cfg, ctx, method)) if cfg.figures else []
     print(f"pictures: {ctx.run_dir.path / 'report.md'}")
     return records
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
-from ..core import hardware
+from ..core import faults, hardware
 from ..core.config import from_dict
 from ..core.registry import Experiment
 from ..core.rundir import RunDir
@@ -45,14 +45,26 @@ class RunContext:
         return paper_table(self.experiment.paper_table, self.data.name)
 
     def record(self, method: str, metric: str, value: float, n_labels: int, **extra: Any) -> dict:
-        """Append one metric line to the run's metrics.jsonl and return it."""
+        """Append one metric line to the run's metrics.jsonl (once per method and
+        metric) and return it."""
         rec = {"experiment": self.experiment.name, "method": method, "dataset": self.data.name,
                "dataset_full": self.data.full, "paper_dataset": self.paper_dataset,
                "preset": self.preset, "n_labels": int(n_labels), "seed": self.seed,
                "metric": metric, "value": float(value), "hardware": self.hardware,
                "run": self.run_dir.path.name, **extra}
-        self.run_dir.add_metric(rec)
-        return rec
+        return self.run_dir.add_metric(rec)   # the line already there, on a resumed run
+
+    def stage(self, name: str, work: Callable[[], list[dict]]) -> list[dict]:
+        """Run a stage after training (an SVM on one feature set, the pictures, an
+        evaluation) once: ``work()`` returns its metric records; a resumed run
+        whose stage finished gets them back from metrics.jsonl without redoing it."""
+        done = self.run_dir.stage_records(name)
+        if done is not None:
+            return done
+        records = work()
+        faults.point("stage")
+        self.run_dir.finish_stage(name, records)
+        return records
 
 
 def load_data(cfg: Any, data_dir: Path | None, download: bool = False) -> ImageData:

@@ -122,11 +122,14 @@ def execute(cfg: DcganSvmConfig, ctx: RunContext) -> list[dict]:
     data = ctx.data
     method = train_dcgan(cfg, ctx, data.unlabeled(cfg.unlabeled))
     n_pool = len(data.x_train) - cfg.n_val
-    disc = with_population_bn(method.nets.discriminator, data.x_train[:n_pool], ctx.device)
-    feats = {METHOD: [discriminator_features(disc, x, ctx.device, cfg.eval_batch_size)
-                      for x in (data.x_train, data.x_test)]}
-    ctx.run_dir.update(feature_dim=int(feats[METHOD][0].shape[1]))
-    return evaluate_features(cfg, ctx, feats, PROTOCOLS[cfg.svm_protocol])
+
+    def features():   # inside the SVM stage: a resumed run that finished it skips them
+        disc = with_population_bn(method.nets.discriminator, data.x_train[:n_pool], ctx.device)
+        feats = [discriminator_features(disc, x, ctx.device, cfg.eval_batch_size)
+                 for x in (data.x_train, data.x_test)]
+        ctx.run_dir.update(feature_dim=int(feats[0].shape[1]))
+        return feats
+    return evaluate_features(cfg, ctx, {METHOD: features}, PROTOCOLS[cfg.svm_protocol])
 
 
 def check(cfg: DcganSvmConfig, data: ImageData) -> None:

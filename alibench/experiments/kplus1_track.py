@@ -185,11 +185,14 @@ def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder)
     extra = {"label_split": track.label_split, "dataset_description": data.description,
              "train_steps": total,
              "overrides": " ".join(ctx.run_dir.meta.get("overrides", []))}
-    val = error_pct(method, x_val, y_val, ctx.device, cfg.eval_batch_size)
-    test = error_pct(method, data.x_test, data.y_test, ctx.device, cfg.eval_batch_size)
-    return [ctx.record(method_name, "val_error_pct", val, cfg.n_labels, n_images=len(y_val), **extra),
-            ctx.record(method_name, "test_error_pct", test, cfg.n_labels, n_images=len(data.y_test),
-                       **extra)]
+
+    def evaluate() -> list[dict]:
+        val = error_pct(method, x_val, y_val, ctx.device, cfg.eval_batch_size)
+        test = error_pct(method, data.x_test, data.y_test, ctx.device, cfg.eval_batch_size)
+        return [ctx.record(method_name, "val_error_pct", val, cfg.n_labels, n_images=len(y_val), **extra),
+                ctx.record(method_name, "test_error_pct", test, cfg.n_labels, n_images=len(data.y_test),
+                           **extra)]
+    return ctx.stage("evaluate", evaluate)
 
 
 # Presets shared by the three experiments, so their schedules cannot drift apart.

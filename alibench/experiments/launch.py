@@ -18,7 +18,7 @@ from ..core import __version__, checkpoint, hardware
 from ..core import signals as stop
 from ..core.config import build_config, to_dict
 from ..core.errors import UserError
-from ..core.files import atomic_write_json
+from ..core.files import NoSpace, atomic_write_json
 from ..core.registry import Experiment
 from ..core.rundir import RunDir, check_out_dir
 from ..reporting import tables
@@ -96,20 +96,24 @@ def _run_one(exp: Experiment, cfg, ctx: RunContext) -> list[dict]:
             records = exp.execute(cfg, ctx)
     except distributed.WorkerDone:
         return []                   # a rank other than 0: training done, rank 0 evaluates
+    except NoSpace as exc:
+        _mark(run, "failed", str(exc))
+        raise UserError(f"{exc}; {_checkpoint_note(run)}; free space, then resume with: "
+                        f"python -m alibench.run {exp.name} --resume {run.path}") from exc
     except Divergence as exc:
-        run.set_state("failed", f"training diverged: {exc}")
+        _mark(run, "failed", f"training diverged: {exc}")
         raise UserError(f"training diverged: {exc}; run marked failed in {run.path}, "
                         f"{_checkpoint_note(run)}; lower lr or change the config") from exc
     except stop.Stopped as exc:
-        run.set_state("interrupted", exc.message)
+        _mark(run, "interrupted", exc.message)
         exc.message += (f"; run marked interrupted, {_checkpoint_note(run)}; resume with: "
                         f"python -m alibench.run {exp.name} --resume {run.path}")
         raise
     except KeyboardInterrupt:
-        run.set_state("interrupted", "interrupted by the user")
+        _mark(run, "interrupted", "interrupted by the user")
         raise
     except BaseException as exc:
-        run.set_state("failed", f"{type(exc).__name__}: {exc}")
+        _mark(run, "failed", f"{type(exc).__name__}: {exc}")
         raise
     run.set_state("finished")
     return records
@@ -184,6 +188,15 @@ def _open_run(exp: Experiment, cfg, preset: str, seed: int, data, req: RunReques
     if data.split_info:
         atomic_write_json(run.path / "data_split.json", data.split_info)
     return run
+
+
+def _mark(run: RunDir, state: str, message: str) -> None:
+    """Record why the run stopped, if the disk lets us (a full one may not: the
+    run then still says running, and --resume takes it over all the same)."""
+    try:
+        run.set_state(state, message)
+    except (OSError, NoSpace):
+        pass
 
 
 def _checkpoint_note(run: RunDir) -> str:

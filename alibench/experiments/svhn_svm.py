@@ -70,13 +70,14 @@ def execute(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
                        callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg))
     layers = parse_layers(cfg.feature_layers)
     enc = method.nets.encoder
-    feats = {"ali": [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)
-                     for x in (data.x_train, data.x_test)]}
+    # Features are computed inside their SVM stage, so a resumed run that finished one skips both.
+    feats = {"ali": lambda: [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)
+                             for x in (data.x_train, data.x_test)]}
     if cfg.raw_pixels:
-        feats["raw-pixels"] = [pixel_features(data.x_train), pixel_features(data.x_test)]
+        feats["raw-pixels"] = lambda: [pixel_features(data.x_train), pixel_features(data.x_test)]
     records = evaluate_features(cfg, ctx, feats)
     if cfg.figures:
-        records += pictures(cfg, ctx, method)
+        records += ctx.stage("pictures", lambda: pictures(cfg, ctx, method))
     return records
 
 

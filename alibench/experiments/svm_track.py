@@ -14,7 +14,7 @@ from ..core.errors import UserError
 from ..core.files import atomic_write_json
 from ..data import ImageData
 from ..evaluation.splits import LabelDraws, check_feasible, per_class, shared_draws
-from ..evaluation.svm import SOLVERS, SvmSettings, make_solver, run_protocol
+from ..evaluation.svm import SOLVERS, ResumableSolver, SvmSettings, make_solver, run_protocol
 from .ali_training import check_train_images
 from .context import RunContext
 
@@ -73,17 +73,29 @@ def label_draws(cfg: SvmProtocolConfig, ctx: RunContext) -> LabelDraws:
     return draws
 
 
-def evaluate_features(cfg: SvmProtocolConfig, ctx: RunContext, feats: dict[str, list[np.ndarray]],
+Features = Callable[[], "list[np.ndarray]"]    # () -> [train features, test features]
+
+
+def evaluate_features(cfg: SvmProtocolConfig, ctx: RunContext, feats: dict[str, Features],
                       protocol: Callable[..., dict] = run_protocol) -> list[dict]:
-    """The SVM protocol on each named (train, test) feature pair; writes
-    svm_<name>.json and one metric line per estimate."""
+    """The SVM protocol on each named (train, test) feature pair, one stage each
+    (``ctx.stage``: a resumed run skips the sets it finished, features included);
+    writes svm_<name>.json and one metric line per estimate. Fit results are saved
+    as they come (svm_<name>.partial.json), so a kill mid-protocol loses at most one fit."""
     data, draws = ctx.data, label_draws(cfg, ctx)
     n_pool = len(data.x_train) - cfg.n_val
     records = []
-    for name, (f_train, f_test) in feats.items():
-        res = protocol(make_solver(cfg), cfg, f_train[:n_pool], data.y_train[:n_pool],
-                       f_train[n_pool:], data.y_train[n_pool:], f_test, data.y_test, draws,
-                       desc=f"SVM on {name} features")
-        atomic_write_json(ctx.run_dir.path / f"svm_{name}.json", {**res, "feature_dim": f_train.shape[1]})
-        records += _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
+    for name, features in feats.items():
+        def work(name=name, features=features) -> list[dict]:
+            f_train, f_test = features()
+            partial = ctx.run_dir.path / f"svm_{name}.partial.json"
+            solver = ResumableSolver(make_solver(cfg), partial)
+            res = protocol(solver, cfg, f_train[:n_pool], data.y_train[:n_pool],
+                           f_train[n_pool:], data.y_train[n_pool:], f_test, data.y_test, draws,
+                           desc=f"SVM on {name} features")
+            atomic_write_json(ctx.run_dir.path / f"svm_{name}.json", {**res, "feature_dim": f_train.shape[1]})
+            return _record_protocol(ctx, name, res, cfg.n_labels, f_train.shape[1])
+        records += ctx.stage(f"svm:{name}", work)
+        # kept until the stage is marked: a kill before the mark redoes no fit
+        (ctx.run_dir.path / f"svm_{name}.partial.json").unlink(missing_ok=True)
     return records

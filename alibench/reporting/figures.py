@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..core import checkpoint
+from ..core import checkpoint, faults
 from ..core.errors import UserError
 from ..core.rundir import RunDir
 from ..data.conditioning import FigureConditions, figure_grid_conditions
@@ -214,10 +214,14 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
     devices = [method.device] if method.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), model.inference():
         grids.save_png(out / "samples.png", _draw_samples(model, val, cfg))
+        faults.point("picture")
         grids.save_png(out / "reconstructions.png", _draw_reconstructions(model, val, cfg))
+        faults.point("picture")
         grids.save_png(out / "interpolations.png", _draw_interpolations(model, val, cfg))
+        faults.point("picture")
         if val.conditions is not None:
             _draw_conditional(model, val, cfg, out / "conditional.png")
+            faults.point("picture")
         mse, mse_mean_image = recon_mse(model, val, batch_size)
     log = ctx.run_dir.train_log()
     if log:

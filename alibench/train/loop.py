@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 import torch
 from tqdm import tqdm
 
-from ..core import checkpoint
+from ..core import checkpoint, faults
 from ..core import signals as stop
 from ..core.files import atomic_write_text
 from ..core.rundir import TRAIN_LOG, RunDir
@@ -177,6 +177,7 @@ def train(method: Method, next_batch: Callable[[int], Any], settings: LoopSettin
             if sig:
                 raise stop.Stopped(sig, done)
             bar.update(1)
+            faults.point("step")
 
 
 def steps_for(epochs: float, steps: int, n_examples: int, batch_size: int) -> int:
