@@ -96,4 +96,5 @@ register(Experiment(
     summary="ALI on SVHN, L2-SVM on encoder features (paper Table 1: "
             f"{paper.format_result(paper.lookup('svhn', 'ali', 1000))} %)",
     config_cls=SvhnSvmConfig, presets=PRESETS, execute=execute, methods=("ali", "raw-pixels"),
-    check=check, paper_table="svhn", pictures=pictures))
+    check=check, paper_table="svhn", pictures=pictures,
+    model=lambda cfg, dataset, device: build_ali_method(cfg, device)))
