@@ -85,10 +85,17 @@ def _open_run(path: Path, device: torch.device) -> SavedModel:
     cfg = saved_config(exp, run)
     if not run.checkpoint_path.exists():
         raise UserError(f"{path} has no {run.checkpoint_path.name}: the run saved no networks")
-    method = exp.model(cfg, meta.get("dataset", {}), device)
+    method = _build(exp, cfg, meta, device)
     payload = checkpoint.load(run.checkpoint_path, networks(method), map_location=device,
                               restore_rng=False)
     return _ready(SavedModel(exp, cfg, meta, method, path, int(payload["step"]), "run"))
+
+
+def _build(exp: registry.Experiment, cfg: Any, meta: dict, device: torch.device) -> Any:
+    """The untrained method; its random initial weights (overwritten next) must not
+    move the caller's RNG."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        return exp.model(cfg, meta.get("dataset", {}), device)
 
 
 def _ready(saved: SavedModel) -> SavedModel:
@@ -131,7 +138,7 @@ def _open_export(path: Path, device: torch.device) -> SavedModel:
         tensors = load_file(str(weights), device=str(device))
     except (SafetensorError, OSError) as exc:
         raise UserError(f"{weights} is unreadable ({exc}); export the run again") from exc
-    method = exp.model(cfg, meta.get("dataset", {}), device)
+    method = _build(exp, cfg, meta, device)
     _load_tensors(method, tensors, weights)
     return _ready(SavedModel(exp, cfg, meta, method, path, int(meta.get("step", 0)), "export"))
 
