@@ -116,7 +116,7 @@ def _add_check_args(p: argparse.ArgumentParser) -> None:
 
 def _figures(args: argparse.Namespace) -> int:
     from ..experiments.redraw import redraw
-    run = redraw(args.run, args.data_dir, args.device)
+    run = redraw(args.run, args.data_dir, args.device, tuple(args.overrides))
     print(f"pictures: {run.path / 'report.md'}")
     return 0
 
@@ -127,6 +127,9 @@ def _add_figures_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where the run's data lives now (default: where the run found it)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],
+                   metavar="KEY=VALUE",
+                   help="picture keys only, e.g. inception_weights=PATH for FID/KID/IS, grid_rows=8")
 
 
 def _export(args: argparse.Namespace) -> int:
