@@ -136,7 +136,7 @@ def _train(cfg: ConditionalConfig, ctx: RunContext, val: Validation):
     images = data.x_train[:-held]
     y_all = conditions.train_vectors(conditions.resolve_kind(cfg.condition, data), data)
     return train_ali(cfg, ctx, images, build=lambda fast: build(cfg, data, ctx.device, images, fast),
-                     callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg, val.y),
+                     callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg, val.y, ctx.tensorboard),
                      labels=None if y_all is None else y_all[:-held])
 
 

@@ -69,7 +69,8 @@ def check(cfg: SvhnSvmConfig, data: ImageData) -> None:
 def execute(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
     data = ctx.data
     method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled),
-                       callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg))
+                       callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg,
+                                                               mirror=ctx.tensorboard))
     layers = parse_layers(cfg.feature_layers)
     enc = method.nets.encoder
     feats = {"ali": [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)

@@ -140,9 +140,10 @@ def _cond(y: np.ndarray | None, n: int) -> torch.Tensor | None:
     return None if y is None else torch.from_numpy(y[np.arange(n) % len(y)])
 
 
-def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig,
-                     y: np.ndarray | None = None) -> tuple[Callback, ...]:
-    """Save samples/step_XXXXXX.png from the fixed noise every ``sample_every`` steps."""
+def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig, y: np.ndarray | None = None,
+                     mirror: Any = None) -> tuple[Callback, ...]:
+    """Save samples/step_XXXXXX.png from the fixed noise every ``sample_every`` steps
+    (and into the TensorBoard ``mirror`` as the image 'samples', if given)."""
     if cfg.sample_every <= 0:
         return ()
     model, n = Pictured(method), cfg.grid_rows * cfg.grid_cols
@@ -151,8 +152,10 @@ def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig,
     def draw(step: int) -> None:
         with model.inference():
             images = model.decode(z, yy)
-        grids.save_png(run.path / SAMPLES_DIR / f"step_{step:06d}.png",
-                       grids.grid(images, cfg.grid_cols))
+        picture = grids.grid(images, cfg.grid_cols)
+        grids.save_png(run.path / SAMPLES_DIR / f"step_{step:06d}.png", picture)
+        if mirror is not None:
+            mirror.image("samples", step, picture)
 
     return (Callback(cfg.sample_every, draw),)
 
