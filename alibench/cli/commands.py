@@ -116,7 +116,7 @@ def _add_check_args(p: argparse.ArgumentParser) -> None:
 
 def _figures(args: argparse.Namespace) -> int:
     from ..experiments.redraw import redraw
-    run = redraw(args.run, args.data_dir, args.device)
+    run = redraw(args.run, args.data_dir, args.device, tuple(args.overrides))
     print(f"pictures: {run.path / 'report.md'}")
     return 0
 
@@ -127,6 +127,22 @@ def _add_figures_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where the run's data lives now (default: where the run found it)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],
+                   metavar="KEY=VALUE",
+                   help="picture keys only, e.g. inception_weights=PATH for FID/KID/IS, grid_rows=8")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..experiments.saved import export
+    out = export(args.run, args.out)
+    print(f"exported: {out} (model.safetensors, config.json); load it with alibench.load_run")
+    return 0
+
+
+def _add_export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, metavar="RUN_DIR", help="a finished run directory")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="a new (or empty) directory that receives model.safetensors and config.json")
 
 
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
@@ -150,6 +166,8 @@ TOOLS = {
               _add_check_args, _check),
     "figures": ("redraw a run's pictures, recon_mse and report.md from its directory",
                 _add_figures_args, _figures),
+    "export": ("write a finished run's networks as safetensors plus config.json (no pickles)",
+               _add_export_args, _export),
     "bench": ("time a training step, feature extraction or the SVM protocol (JSON with --json)",
               _add_bench_args, _bench),
 }

@@ -63,8 +63,12 @@ def _experiment_help() -> str:
 
 
 def _add_experiment_args(p: argparse.ArgumentParser, exp: registry.Experiment) -> None:
-    p.add_argument("--preset", default=exp.default_preset,
-                   help=f"named settings: {', '.join(exp.presets)} (default {exp.default_preset})")
+    p.add_argument("--preset", default=None,
+                   help=f"named settings: {', '.join(exp.presets)} (default {exp.default_preset}, "
+                        "or the preset of a --config run.json)")
+    p.add_argument("--config", dest="config_file", type=Path, default=None, metavar="FILE",
+                   help="config keys from a JSON or YAML file (a run's run.json among them: "
+                        "rerun it), on top of the preset; --set applies on top of the file")
     p.add_argument("--data", default=None,
                    help="data source: svhn, cifar10, cifar10-jpeg, cifar10-sample, sample:svhn, "
                         "celeba, tiny-imagenet or npz:PATH (default: the preset's)")
@@ -95,7 +99,8 @@ def run_request(args: argparse.Namespace, argv: list[str]) -> RunRequest:
                       labels=tuple(parse_int_list(args.labels, "--labels")) if args.labels else None,
                       out=args.out, overrides=tuple(args.overrides), resume=args.resume,
                       show_config=args.show_config,
-                      command="python -m alibench.run " + shlex.join(argv))
+                      command="python -m alibench.run " + shlex.join(argv),
+                      config_file=args.config_file)
 
 
 def _run_experiment(exp: registry.Experiment, args: argparse.Namespace) -> int:

@@ -114,13 +114,16 @@ def read(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     return payload
 
 
-def load(path: Path, objects: dict[str, Any], map_location: Any = "cpu") -> dict[str, Any]:
-    """Restore ``objects`` in place; returns the payload (step, extra)."""
+def load(path: Path, objects: dict[str, Any], map_location: Any = "cpu",
+         restore_rng: bool = True) -> dict[str, Any]:
+    """Restore ``objects`` in place (and the RNG states unless ``restore_rng`` is
+    False: loading a model for use must not reseed its caller); returns the payload."""
     payload = read(path, map_location)
     missing = set(objects) - set(payload["state"])
     if missing:
         raise UserError(f"checkpoint {path} lacks {sorted(missing)}; was it written by another experiment?")
     for name, obj in objects.items():
         obj.load_state_dict(payload["state"][name])
-    set_rng_state(payload["rng"])
+    if restore_rng:
+        set_rng_state(payload["rng"])
     return payload

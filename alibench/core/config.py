@@ -5,7 +5,10 @@ and values of the wrong type."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from . import checks
@@ -98,14 +101,84 @@ def check_preset_values(cls: type, values: Mapping[str, Any]) -> None:
             raise TypeError(f"preset value {key}={value!r} is not a {want.__name__}")
 
 
+@dataclass(frozen=True)
+class ConfigFile:
+    """The config keys of a ``--config`` file; a run's run.json also names its
+    experiment and preset."""
+    path: Path
+    values: Mapping[str, Any] = field(default_factory=dict)
+    experiment: str | None = None
+    preset: str | None = None
+
+
+def read_config_file(path: Path) -> ConfigFile:
+    """A JSON or YAML mapping of config keys (.yaml/.yml: YAML, else JSON), or a
+    run.json, whose "config" is taken. Only reading: the keys are checked against
+    an experiment's config by ``check_file_values``."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"--config {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"--config {path} is unreadable ({exc})") from exc
+    data = _parse(path, text)
+    if isinstance(data, dict) and isinstance(data.get("config"), dict) and "experiment" in data:
+        return ConfigFile(path, data["config"], str(data["experiment"]),
+                          data.get("preset") if isinstance(data.get("preset"), str) else None)
+    if not isinstance(data, dict):
+        raise UserError(f"--config {path} must hold a mapping of config keys to values, "
+                        f"got {type(data).__name__}")
+    return ConfigFile(path, data)
+
+
+def _parse(path: Path, text: str) -> Any:
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise UserError("--config: reading YAML needs pyyaml (pip install pyyaml), "
+                            "or give the keys as JSON") from None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where is not None else ""
+            raise UserError(f"--config {path} is not valid YAML{line}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"--config {path} is not valid JSON ({exc}); YAML files must end "
+                        ".yaml or .yml") from None
+
+
+def check_file_values(cls: type, values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """``values`` from a config file, refused as ``--set`` refuses: unknown keys
+    and values of the wrong type (an int is a float; a bool is no number)."""
+    types = field_types(cls)
+    for key, value in values.items():
+        if key not in types:
+            raise UserError(f"{source}: unknown config key '{key}'; valid keys: "
+                            f"{', '.join(sorted(types))}")
+        want = types[key]
+        ok = isinstance(value, want) or (want is float and isinstance(value, int))
+        if not ok or (want in (int, float) and isinstance(value, bool)):
+            hint = ("; YAML reads 1e-4 as text: write 1.0e-4" if want is float and isinstance(value, str)
+                    else "")
+            raise UserError(f"{source}: bad value for '{key}': {value!r} is not a {want.__name__}{hint}")
+    return {k: float(v) if types[k] is float else v for k, v in values.items()}
+
+
 def build_config(cls: type, presets: Mapping[str, Mapping[str, Any]], preset: str,
-                 overrides: list[str]) -> Any:
-    """Defaults (the paper) <- preset <- --set overrides, then every value checked
-    (``check_fields``: the field rules, then the config's ``validate()``)."""
+                 overrides: list[str], file: ConfigFile | None = None) -> Any:
+    """Defaults (the paper) <- preset <- a --config file <- --set overrides, then
+    every value checked (``check_fields``: the field rules, then the config's ``validate()``)."""
     if preset not in presets:
         raise UserError(f"unknown preset '{preset}'; valid presets: {', '.join(presets)}")
     values = dict(presets[preset])
     check_preset_values(cls, values)
+    if file is not None:
+        values.update(check_file_values(cls, file.values, f"--config {file.path}"))
     values.update(parse_overrides(cls, overrides))
     cfg = cls(**values)
     check_fields(cfg)

@@ -28,6 +28,10 @@ class Experiment:
     # pictures(cfg, ctx, method): draw the run's figures; method None = rebuild it from the
     # run's checkpoint (the ``figures`` tool). None: the experiment draws no pictures.
     pictures: Callable[[Any, Any, Any], Any] | None = None
+    # model(cfg, dataset_summary, device): the untrained method of a saved run, built from
+    # its config and run.json's dataset summary alone (``load_run``, ``export``). None: the
+    # experiment's runs cannot be loaded that way.
+    model: Callable[[Any, Mapping[str, Any], Any], Any] | None = None
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}

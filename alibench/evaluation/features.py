@@ -27,11 +27,13 @@ def parse_layers(text: str) -> tuple[str, ...]:
 
 
 @torch.inference_mode()
-def encoder_features(encoder: Encoder, images: np.ndarray, layers: tuple[str, ...],
-                     device: torch.device, batch_size: int = 500) -> np.ndarray:
-    """(N, D) float32 features of uint8 NHWC ``images``: batch-norm population
-    statistics, no dropout, μ rather than a sample. Always float32 (the SVM
-    protocol's input); on CUDA the copies in and out overlap the compute."""
+def encoder_features(encoder: Encoder, images: np.ndarray | torch.Tensor, layers: tuple[str, ...],
+                     device: torch.device, batch_size: int = 500,
+                     y: torch.Tensor | None = None) -> np.ndarray:
+    """(N, D) float32 features of uint8 NHWC ``images`` (or a float N×3×H×W
+    tensor in [0, 1]; ``y``: a conditional encoder's embedded y): batch-norm
+    population statistics, no dropout, μ rather than a sample. Always float32
+    (the SVM protocol's input); on CUDA the copies in and out overlap the compute."""
     was_training = encoder.training
     encoder.eval()
     cuda = torch.device(device).type == "cuda"
@@ -39,10 +41,9 @@ def encoder_features(encoder: Encoder, images: np.ndarray, layers: tuple[str, ..
     out = None
     try:
         for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(images[start:start + batch_size])
-            x = (x.pin_memory() if cuda else x).to(device, non_blocking=cuda)
-            x = x.permute(0, 3, 1, 2).float().div_(255.0).contiguous(memory_format=fmt)
-            f = encoder.features(x, layers).float()
+            x = _model_input(images[start:start + batch_size], device, cuda).contiguous(memory_format=fmt)
+            yy = None if y is None else y[start:start + batch_size].to(device)
+            f = encoder.features(x, layers, yy).float()
             if out is None:
                 out = torch.empty((len(images), f.shape[1]), dtype=torch.float32, pin_memory=cuda)
             out[start:start + len(f)].copy_(f, non_blocking=cuda)
@@ -52,6 +53,15 @@ def encoder_features(encoder: Encoder, images: np.ndarray, layers: tuple[str, ..
     finally:
         encoder.train(was_training)
     return out.numpy()
+
+
+def _model_input(batch: np.ndarray | torch.Tensor, device: torch.device, cuda: bool) -> torch.Tensor:
+    """A batch as the encoder takes it: float N×3×H×W in [0, 1] on ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device).float()
+    x = torch.from_numpy(batch)
+    x = (x.pin_memory() if cuda else x).to(device, non_blocking=cuda)
+    return x.permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def _is_channels_last(module: torch.nn.Module) -> bool:

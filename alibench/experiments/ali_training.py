@@ -14,7 +14,7 @@ from ..core.errors import UserError
 from ..data import ImageData
 from ..methods.ali import ALI
 from ..models.ali import ARCHS, ALINets, build_ali
-from ..train import fastpath
+from ..train import fastpath, tensorboard
 from ..train.entry import fit_on_images
 from ..train.loop import Callback
 from .context import RunContext
@@ -43,12 +43,15 @@ class ALITrainConfig:
     fused_adam: str = "auto"
     cudnn_benchmark: str = "auto"
     sync_bn: bool = True              # under torchrun: batch norm over the global batch
+    tensorboard: bool = False         # mirror train_log and sample grids to RUN/tensorboard/
 
     def validate_training(self) -> None:
         checks.one_of("arch", self.arch, ARCHS)
         checks.schedule(self)
         checks.non_negative(self, "latent_dim")
         fastpath.check_switches(fastpath.switch_values(self))
+        if self.tensorboard:
+            tensorboard.check_available()
 
 
 def check_train_images(images: np.ndarray, batch_size: int) -> None:
@@ -107,6 +110,14 @@ def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray,
     rank trains on its shard and only rank 0 returns."""
     fast = resolve_fast_path(cfg, ctx, conditional=labels is not None)
     make = build or (lambda f: build_ali_method(cfg, ctx.device, images, f))
-    return fit_on_images(ctx, lambda: make(fast), images, cfg, "ALI", channels_last=fast.channels_last,
-                         labels=labels, wrap=lambda m: fastpath.training_step(m, fast, ctx.dist, cfg.sync_bn),
-                         callbacks_for=callbacks_for, fast_path=fast.describe())
+    main = ctx.dist is None or ctx.dist.is_main
+    # set before training: the sample callbacks (built inside fit) find it on ctx
+    ctx.tensorboard = tensorboard.TensorBoardMirror(ctx.run_dir.path) if cfg.tensorboard and main else None
+    try:
+        return fit_on_images(ctx, lambda: make(fast), images, cfg, "ALI", channels_last=fast.channels_last,
+                             labels=labels, wrap=lambda m: fastpath.training_step(m, fast, ctx.dist, cfg.sync_bn),
+                             callbacks_for=callbacks_for, fast_path=fast.describe(),
+                             on_log=ctx.tensorboard.scalars if ctx.tensorboard else None)
+    finally:
+        if ctx.tensorboard is not None:
+            ctx.tensorboard.close()

@@ -28,6 +28,7 @@ from ..methods.conditional import ConditionalALI, make_embedder
 from ..reporting.figures import (
     FigureConfig,
     Validation,
+    check_fidelity,
     restore,
     sample_callbacks,
     write_figures,
@@ -89,15 +90,31 @@ def check(cfg: ConditionalConfig, data: ImageData) -> None:
         raise UserError(f"n_val={held} must be at least 2 and leave training images "
                         f"({data.name} has {len(data.x_train)}); change --set n_val")
     check_train_images(data.x_train[:-held], cfg.batch_size)
+    check_fidelity(cfg)
 
 
 def build(cfg: ConditionalConfig, data: ImageData, device: torch.device,
           images: np.ndarray | None = None, fast: FastPath | None = None):
     """The untrained method: plain ALI, or conditional ALI with y's embedding."""
     kind = conditions.resolve_kind(cfg.condition, data)
+    return _build(cfg, kind, conditions.cond_dim(kind, data), device, images, fast)
+
+
+def saved_model(cfg: ConditionalConfig, dataset: dict, device: torch.device):
+    """The untrained method of a saved run, from run.json's dataset summary
+    (the same choice of y as ``conditions.resolve_kind`` made for the run)."""
+    kind = cfg.condition
+    if kind == "auto":
+        kind = "attributes" if dataset.get("n_attributes") else "class"
+    k = {"attributes": dataset.get("n_attributes", 0), "class": dataset.get("n_classes", 0),
+         "none": 0}[kind]
+    return _build(cfg, kind, int(k), device)
+
+
+def _build(cfg: ConditionalConfig, kind: str, k: int, device: torch.device,
+           images: np.ndarray | None = None, fast: FastPath | None = None):
     if kind == "none":
         return build_ali_method(cfg, device, images, fast)
-    k = conditions.cond_dim(kind, data)
     embedder = make_embedder(k, cfg.embed_dim)
     nets = build_nets(cfg, device, images, cond_dim=cfg.embed_dim or k)
     return ConditionalALI(nets, embedder, cfg.lr, cfg.beta1, cfg.beta2, device,
@@ -119,7 +136,7 @@ def _train(cfg: ConditionalConfig, ctx: RunContext, val: Validation):
     images = data.x_train[:-held]
     y_all = conditions.train_vectors(conditions.resolve_kind(cfg.condition, data), data)
     return train_ali(cfg, ctx, images, build=lambda fast: build(cfg, data, ctx.device, images, fast),
-                     callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg, val.y),
+                     callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg, val.y, ctx.tensorboard),
                      labels=None if y_all is None else y_all[:-held])
 
 
@@ -151,7 +168,8 @@ register(Experiment(
              "fast": {"epochs": 12.3},
              # Raw one-hot y (no 0.01-scale embedding) so 600 steps can learn to use it.
              "demo": {**DEMO, "embed_dim": 0}},
-    execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures))
+    execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures,
+    model=saved_model))
 
 register(Experiment(
     name="ali-pictures",
@@ -162,4 +180,5 @@ register(Experiment(
                                "batch_size": 128, "epochs": 125.0},
              "fast": {"epochs": 12.3},
              "demo": DEMO},
-    execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures))
+    execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures,
+    model=saved_model))

@@ -34,6 +34,7 @@ class RunContext:
     hardware: str
     resumed: bool = False
     dist: distributed.DistEnv | None = None   # set under torchrun (several processes)
+    tensorboard: Any = None     # the TensorBoard mirror while training (train.tensorboard), if on
 
     @property
     def splits_dir(self) -> Path:

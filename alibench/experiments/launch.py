@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..core import __version__, checkpoint, hardware
 from ..core import signals as stop
-from ..core.config import build_config, to_dict
+from ..core.config import ConfigFile, build_config, read_config_file, to_dict
 from ..core.errors import UserError
 from ..core.files import NoSpace, atomic_write_json
 from ..core.registry import Experiment
@@ -30,7 +30,7 @@ from .context import RunContext, load_data, saved_config
 @dataclass(frozen=True)
 class RunRequest:
     """What the user asked for, parsed: one run per (label count, seed)."""
-    preset: str
+    preset: str | None = None             # None: a --config run.json's, else the experiment's default
     data: str | None = None               # a data source overriding the preset's
     data_dir: Path | None = None
     download: bool = False
@@ -42,6 +42,7 @@ class RunRequest:
     resume: Path | None = None
     show_config: bool = False
     command: str = ""                     # as typed, for run.json
+    config_file: Path | None = None       # --config: JSON/YAML config keys or a run.json
 
 
 class Resume(NamedTuple):
@@ -55,13 +56,28 @@ def _configs(exp: Experiment, req: RunRequest):
         overrides = ([f"data={req.data}"] if req.data else []) + list(req.overrides)
         if req.labels is not None and not hasattr(exp.config_cls, "n_labels"):
             raise UserError(f"{exp.name} takes no --labels")
-        cfgs = [build_config(exp.config_cls, exp.presets, req.preset,
-                             overrides + ([f"n_labels={n}"] if n else [])) for n in req.labels or [None]]
-        return cfgs, req.preset, list(req.seeds), None
-    if req.overrides or req.data or req.labels:
-        raise UserError("--set/--data/--labels cannot be combined with --resume: "
+        file = _config_file(exp, req.config_file)
+        preset = req.preset or (file.preset if file else None) or exp.default_preset
+        cfgs = [build_config(exp.config_cls, exp.presets, preset,
+                             overrides + ([f"n_labels={n}"] if n else []), file)
+                for n in req.labels or [None]]
+        return cfgs, preset, list(req.seeds), None
+    if req.overrides or req.data or req.labels or req.config_file:
+        raise UserError("--set/--config/--data/--labels cannot be combined with --resume: "
                         "a resumed run keeps its saved config")
     return _resumable(exp, Path(req.resume))
+
+
+def _config_file(exp: Experiment, path: Path | None) -> ConfigFile | None:
+    """The --config file; a run.json must be one of this experiment's."""
+    if path is None:
+        return None
+    file = read_config_file(path)
+    if file.experiment is not None and file.experiment != exp.name:
+        raise UserError(f"--config {path} is a '{file.experiment}' run's run.json, not "
+                        f"'{exp.name}''s; rerun it with: python -m alibench.run {file.experiment} "
+                        f"--config {path}")
+    return file
 
 
 def _resumable(exp: Experiment, path: Path):
@@ -86,7 +102,8 @@ def _meta(exp: Experiment, cfg, preset: str, seed: int, data, req: RunRequest, d
             "git_commit": hardware.git_commit(), "hardware": hardware.info(device),
             "dataset": {**data.summary(), "fingerprint": data.fingerprint()},
             "data_dir": str(req.data_dir) if req.data_dir else None,
-            "command": req.command}
+            "command": req.command,
+            "config_file": str(req.config_file) if req.config_file else None}
 
 
 def _run_one(exp: Experiment, cfg, ctx: RunContext) -> list[dict]:

@@ -15,6 +15,7 @@ from ..reporting import paper
 from ..reporting.figures import (
     FigureConfig,
     Validation,
+    check_fidelity,
     restore,
     sample_callbacks,
     write_figures,
@@ -62,12 +63,14 @@ def check(cfg: SvhnSvmConfig, data: ImageData) -> None:
     """Everything that can be refused before a run directory is made."""
     check_arch_fits(cfg.arch, data)
     check_protocol(cfg, data)
+    check_fidelity(cfg)
 
 
 def execute(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
     data = ctx.data
     method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled),
-                       callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg))
+                       callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg,
+                                                               mirror=ctx.tensorboard))
     layers = parse_layers(cfg.feature_layers)
     enc = method.nets.encoder
     # Features are computed inside their SVM stage, so a resumed run that finished one skips both.
@@ -97,4 +100,5 @@ register(Experiment(
     summary="ALI on SVHN, L2-SVM on encoder features (paper Table 1: "
             f"{paper.format_result(paper.lookup('svhn', 'ali', 1000))} %)",
     config_cls=SvhnSvmConfig, presets=PRESETS, execute=execute, methods=("ali", "raw-pixels"),
-    check=check, paper_table="svhn", pictures=pictures))
+    check=check, paper_table="svhn", pictures=pictures,
+    model=lambda cfg, dataset, device: build_ali_method(cfg, device)))

@@ -34,6 +34,7 @@ from ..core import checkpoint, faults
 from ..core.errors import UserError
 from ..core.rundir import RunDir
 from ..data.conditioning import FigureConditions, figure_grid_conditions
+from ..evaluation import sample_quality
 from ..models.ali import sample_code
 from ..train.loop import Callback
 from . import grids
@@ -53,6 +54,12 @@ class FigureConfig:
     grid_cols: int = 10
     interp_pairs: int = 10
     interp_steps: int = 10
+    # FID/KID/IS with the pictures (evaluation/sample_quality.py): a local Inception
+    # weights file, never downloaded ('' = off), and the sha256 (or prefix) it must have
+    inception_weights: str = ""
+    inception_sha256: str = sample_quality.OFFICIAL_SHA256_PREFIX
+    fidelity_metrics: str = "auto"    # auto: KID and IS, FID too from 2048 images; or e.g. fid,kid
+    fidelity_samples: int = 0         # generated images; 0: as many as the validation images
 
     def validate_figures(self) -> None:
         for key in ("grid_rows", "grid_cols", "interp_pairs", "interp_steps"):
@@ -60,6 +67,16 @@ class FigureConfig:
                 raise UserError(f"{key} must be positive, got {getattr(self, key)}")
         if self.sample_every < 0:
             raise UserError(f"sample_every must be >= 0 (0 = off), got {self.sample_every}")
+        if self.fidelity_samples < 0:
+            raise UserError(f"fidelity_samples must be >= 0 (0 = as many as the validation "
+                            f"images), got {self.fidelity_samples}")
+        sample_quality.parse_metrics(self.fidelity_metrics)
+
+
+def check_fidelity(cfg: FigureConfig) -> None:
+    """The Inception file exists and has its sha256 (before a run directory is made;
+    not in ``validate_figures``, which a saved config also passes after the file moved)."""
+    sample_quality.check_settings(cfg.inception_weights, cfg.inception_sha256, cfg.fidelity_metrics)
 
 
 @dataclass
@@ -123,9 +140,10 @@ def _cond(y: np.ndarray | None, n: int) -> torch.Tensor | None:
     return None if y is None else torch.from_numpy(y[np.arange(n) % len(y)])
 
 
-def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig,
-                     y: np.ndarray | None = None) -> tuple[Callback, ...]:
-    """Save samples/step_XXXXXX.png from the fixed noise every ``sample_every`` steps."""
+def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig, y: np.ndarray | None = None,
+                     mirror: Any = None) -> tuple[Callback, ...]:
+    """Save samples/step_XXXXXX.png from the fixed noise every ``sample_every`` steps
+    (and into the TensorBoard ``mirror`` as the image 'samples', if given)."""
     if cfg.sample_every <= 0:
         return ()
     model, n = Pictured(method), cfg.grid_rows * cfg.grid_cols
@@ -134,8 +152,10 @@ def sample_callbacks(run: RunDir, method: Any, cfg: FigureConfig,
     def draw(step: int) -> None:
         with model.inference():
             images = model.decode(z, yy)
-        grids.save_png(run.path / SAMPLES_DIR / f"step_{step:06d}.png",
-                       grids.grid(images, cfg.grid_cols))
+        picture = grids.grid(images, cfg.grid_cols)
+        grids.save_png(run.path / SAMPLES_DIR / f"step_{step:06d}.png", picture)
+        if mirror is not None:
+            mirror.image("samples", step, picture)
 
     return (Callback(cfg.sample_every, draw),)
 
@@ -223,11 +243,50 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
             _draw_conditional(model, val, cfg, out / "conditional.png")
             faults.point("picture")
         mse, mse_mean_image = recon_mse(model, val, batch_size)
+        generated = _fidelity_samples(model, val, cfg, batch_size) if cfg.inception_weights else None
     log = ctx.run_dir.train_log()
     if log:
         grids.save_curves(out / "curves.png", log, title=ctx.run_dir.path.name)
     rec = ctx.record(method_name, "recon_mse", mse, n_labels, n_images=len(val.x),
                      encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
                      mse_of_mean_image=mse_mean_image)
+    records = [rec] + fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
     write_report(ctx.run_dir, val.source, val.conditions)
-    return [rec]
+    return records
+
+
+FIDELITY_METRICS = {"fid": "fid", "kid": "kid", "isc": "inception_score"}   # metric names recorded
+
+
+def _fidelity_samples(model: Pictured, val: Validation, cfg: FigureConfig, batch_size: int) -> np.ndarray:
+    """uint8 NHWC samples from the fixed noise (the samples grid's are the first),
+    y cycled from the validation images' for a conditional run."""
+    n = cfg.fidelity_samples or len(val.x)
+    z, y = fixed_noise(n, model.latent_dim), _cond(val.y, n)
+    parts = [model.decode(z[s:s + batch_size], None if y is None else y[s:s + batch_size])
+             for s in range(0, n, batch_size)]
+    x = torch.cat(parts).mul(255).round().clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def fidelity_records(ctx: Any, generated: np.ndarray | None, val: Validation, cfg: FigureConfig,
+                     method_name: str, n_labels: int, device: torch.device) -> list[dict]:
+    """FID/KID/IS of the samples against the validation images, or a note how to enable them."""
+    if generated is None:
+        print(f"note: {sample_quality.ENABLE_NOTE}")
+        return []
+    res = sample_quality.sample_quality(generated, val.x, cfg.inception_weights, cfg.inception_sha256,
+                                        cfg.fidelity_metrics, device)
+    common = {"n_real": res.n_real, "n_generated": res.n_generated, "reference": val.source,
+              "reference_split": "validation", "feature_extractor": sample_quality.FEATURE_EXTRACTOR,
+              "inception_sha256": res.sha256,
+              "inception_official": res.sha256.startswith(sample_quality.OFFICIAL_SHA256_PREFIX)}
+    records = []
+    for key in res.metrics:
+        extra = dict(common)
+        if key == "kid":
+            extra.update(std_over_subsets=res.values["kid_std"], kid_subset_size=res.kid_subset_size)
+        if key == "isc":
+            extra.update(std_over_splits=res.values["isc_std"])
+        records.append(ctx.record(method_name, FIDELITY_METRICS[key], res.values[key], n_labels, **extra))
+    return records

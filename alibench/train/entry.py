@@ -33,12 +33,13 @@ class Where(Protocol):
 
 def fit(where: Where, build: Callable[[], M], next_batch: Callable[[int], Any],
         settings: LoopSettings, *, wrap: Callable[[M], Any] | None = None,
-        callbacks_for: Callable[[M], tuple[Callback, ...]] | None = None, **info: Any) -> M:
+        callbacks_for: Callable[[M], tuple[Callback, ...]] | None = None,
+        on_log: Callable[[int, dict], None] | None = None, **info: Any) -> M:
     """Build the method under the run's seed (its initial weights depend on it),
     resume it from the run's checkpoint when the run is resumed, and train it for
     ``settings.total_steps``. ``wrap(method)`` is what the loop steps (the fast
     path's wrappers; default the method), ``callbacks_for(method)`` its callbacks
-    (rank 0 only), ``info`` goes to run.json beside the schedule. Under torchrun
+    (rank 0 only), ``on_log(step, record)`` sees every train-log record, ``info`` goes to run.json beside the schedule. Under torchrun
     every rank trains and only rank 0 returns."""
     torch.manual_seed(where.seed)
     method = build()
@@ -49,7 +50,8 @@ def fit(where: Where, build: Callable[[], M], next_batch: Callable[[int], Any],
     where.run_dir.update(total_steps=settings.total_steps, world_size=env.world if env else 1, **info)
     main = env is None or env.is_main
     callbacks = callbacks_for(method) if callbacks_for is not None and main else ()
-    train(stepper, next_batch, settings, where.run_dir, start, callbacks=callbacks)
+    train(stepper, next_batch, settings, where.run_dir, start, callbacks=callbacks,
+          on_log=on_log if main else None)
     if not main:
         raise distributed.WorkerDone()
     return method
