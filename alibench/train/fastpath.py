@@ -1,13 +1,18 @@
 """The fast training path, each part switchable for ablation.
 
-Config keys (``ALITrainConfig``) take ``auto``, ``on`` or ``off``; ``auto`` is
-on for CUDA and off for the CPU, so the CPU default stays plain eager float32:
+Config keys (``ALITrainConfig``) take ``auto``, ``on`` or ``off``. ``auto`` is
+on for CUDA; on the CPU it is ``amp_bf16`` + ``channels_last`` where oneDNN has
+native bf16 kernels (AVX512-BF16 or AMX: ``cpu_bf16_native()``), every other
+switch off, and plain eager float32 on a CPU without them (docs/performance.md
+has the measurements behind this; ``paper`` presets set ``amp_bf16=off``):
 
 - ``amp_bf16``: the forward pass and losses under bfloat16 autocast (weights,
   gradients and Adam stay float32; bf16 needs no loss scaling);
-- ``channels_last``: networks and batches in NHWC memory format (tensor cores);
+- ``channels_last``: networks and batches in NHWC memory format (tensor cores;
+  on the CPU the layout oneDNN's bf16 convolutions want: alone it gains little);
 - ``compile``: ``torch.compile`` of the three networks (the first steps compile;
-  benchmarks exclude them as warm-up);
+  the steady step excludes them as warm-up, the bench's end-to-end figure does
+  not; off in the CPU ``auto``: its compile time does not pay there);
 - ``cuda_graphs``: the whole step — forward, both backward passes, both Adam
   updates — captured once as a CUDA graph and replayed, so a step costs one
   launch instead of hundreds (at batch 100 the GPU is limited by launches,
@@ -16,7 +21,8 @@ on for CUDA and off for the CPU, so the CPU default stays plain eager float32:
 - ``cudnn_benchmark``: cuDNN times its convolution algorithms once per shape
   and keeps the fastest (every step has the same shapes).
 
-"Eager float32" (every switch off) is PyTorch's default, under which cuDNN
+"Eager float32" (every switch off, ``--set amp_bf16=off channels_last=off`` on
+the CPU) is PyTorch's default, under which cuDNN
 may run float32 convolutions on TF32 tensor cores.
 
 Known cost: a compiled network's backward computes every gradient it can, so
@@ -70,6 +76,24 @@ class FastPath:
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
 
 
+def cpu_bf16_native() -> bool:
+    """Whether oneDNN runs bf16 on this CPU natively (AVX512-BF16 or AMX); without
+    that, bf16 autocast emulates and is slower than float32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):      # a torch build without the probe
+        return False
+
+
+def auto_values(device: torch.device, distributed: bool = False) -> dict[str, bool]:
+    """What ``auto`` means on ``device``: everything on CUDA (no CUDA graphs under
+    torchrun); bf16 autocast + channels_last on a CPU with native bf16."""
+    if device.type == "cuda":
+        return {k: not (k == "cuda_graphs" and distributed) for k in SWITCHES}
+    bf16 = cpu_bf16_native()
+    return {k: bf16 and k in ("amp_bf16", "channels_last") for k in SWITCHES}
+
+
 def check_switches(values: dict[str, str]) -> None:
     for key, value in values.items():
         if value not in CHOICES:
@@ -81,14 +105,13 @@ def resolve(values: dict[str, str], device: torch.device, distributed: bool = Fa
     cannot work (CUDA graphs off CUDA, or together with DistributedDataParallel)."""
     check_switches(values)
     cuda = device.type == "cuda"
+    auto = auto_values(device, distributed)
 
-    def pick(key: str, auto: bool) -> bool:
+    def pick(key: str) -> bool:
         value = values.get(key, "auto")
-        return auto if value == "auto" else value == "on"
+        return auto[key] if value == "auto" else value == "on"
 
-    fast = FastPath(amp_bf16=pick("amp_bf16", cuda), channels_last=pick("channels_last", cuda),
-                    compile=pick("compile", cuda), cuda_graphs=pick("cuda_graphs", cuda and not distributed),
-                    fused_adam=pick("fused_adam", cuda), cudnn_benchmark=pick("cudnn_benchmark", cuda))
+    fast = FastPath(**{key: pick(key) for key in SWITCHES})
     if fast.cuda_graphs and not cuda:
         raise UserError("cuda_graphs=on needs a CUDA device; use --device cuda or --set cuda_graphs=auto")
     if fast.cuda_graphs and distributed:
