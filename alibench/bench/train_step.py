@@ -123,15 +123,20 @@ def train_bench(arch: str, width: float, batch: int, steps: int, device: torch.d
     (warm-up excluded); ``end_to_end_*`` count building, warm-up and compilation too."""
     warmup = default_warmup(fast) if warmup < 0 else warmup
     with_ref = reference and fast != FastPath()
-    load_before = _load()
+    load_before, default_threads = _load(), torch.get_num_threads()
     # the candidate is built first, so it pays the process's one-time costs
     runs = [_Timed(arch, width, batch, device, fast, warmup)]
-    if with_ref:
-        runs.append(_Timed(arch, width, batch, device, FastPath(), default_warmup(FastPath())))
+    if with_ref:     # plain PyTorch: torch's default threads; and at the candidate's, if they differ
+        plain = FastPath(), default_warmup(FastPath())
+        runs.append(_Timed(arch, width, batch, device, *plain, threads=default_threads))
+        if runs[0].threads != default_threads:
+            runs.append(_Timed(arch, width, batch, device, *plain, threads=runs[0].threads))
     per_block = [steps // blocks + (i < steps % blocks) for i in range(blocks)]
     for n in (n for n in per_block if n):
         for run in runs:
+            torch.set_num_threads(run.threads)
             run.seconds += run.bench.timed(n)
+    torch.set_num_threads(runs[0].threads)
     main = runs[0]
     out = {"task": "train", "arch": arch, "width": width, "batch": batch, "steps": steps,
            **main.summary(steps), "interleaved_blocks": sum(1 for n in per_block if n) if with_ref else 0,
@@ -144,6 +149,10 @@ def train_bench(arch: str, width: float, batch: int, steps: int, device: torch.d
         out["speedup_vs_eager_fp32"] = round(out["images_per_s"] / ref["images_per_s"], 3)
         out["end_to_end_speedup_vs_eager_fp32"] = round(
             out["end_to_end_images_per_s"] / ref["end_to_end_images_per_s"], 3)
+        if len(runs) > 2:   # how much of it is the thread count, how much the arithmetic
+            same = runs[2].summary(steps)
+            out["eager_fp32_same_threads"] = same
+            out["speedup_vs_eager_fp32_same_threads"] = round(out["images_per_s"] / same["images_per_s"], 3)
     if batch == 100:   # a projection from this measurement, not a measurement
         out.update(paper_schedule_steps=PAPER_STEPS[arch],
                    paper_schedule_projected_h=round(PAPER_STEPS[arch] * main.seconds / steps / 3600, 3))
@@ -161,9 +170,12 @@ class _Timed:
     """One bench, built and warmed up (timed), then stepped in blocks."""
 
     def __init__(self, arch: str, width: float, batch: int, device: torch.device,
-                 fast: FastPath, warmup: int) -> None:
+                 fast: FastPath, warmup: int, threads: int = 0) -> None:
+        if threads:
+            torch.set_num_threads(threads)
         t0 = time.perf_counter()
-        self.bench = TrainBench(arch, width, batch, device, fast)
+        self.bench = TrainBench(arch, width, batch, device, fast)   # may set threads (load_threads)
+        self.threads = torch.get_num_threads()
         self.bench.run(warmup)
         sync(device)
         self.setup_s, self.warmup, self.seconds = time.perf_counter() - t0, warmup, 0.0
@@ -176,6 +188,7 @@ class _Timed:
                 "images_per_s": round(batch * steps / self.seconds, 2),
                 "end_to_end_s": round(total, 3),
                 "end_to_end_images_per_s": round(batch * (self.warmup + steps) / total, 2),
+                "torch_threads": self.threads,
                 **self.bench.fast.describe()}
 
 
@@ -246,6 +259,8 @@ def main(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must be positive, got {getattr(args, name)}")
     device = hardware.resolve_device(args.device)
     switches = {k: "off" if args.eager_fp32 else getattr(args, k) for k in SWITCHES}
+    if args.threads > 0:
+        switches["load_threads"] = "off"        # the threads asked for
     fast = resolve(switches, device)
     result = _dispatch(args, device, fast)
     print(json.dumps(result, sort_keys=True) if args.json else _line(result))

@@ -43,6 +43,7 @@ class ALITrainConfig:
     cuda_graphs: str = "auto"
     fused_adam: str = "auto"
     cudnn_benchmark: str = "auto"
+    load_threads: str = "auto"
     sync_bn: bool = True              # under torchrun: batch norm over the global batch
 
     def validate_training(self) -> None:

@@ -19,7 +19,13 @@ has the measurements behind this; ``paper`` presets set ``amp_bf16=off``):
   not FLOPs);
 - ``fused_adam``: Adam as one fused kernel per parameter group;
 - ``cudnn_benchmark``: cuDNN times its convolution algorithms once per shape
-  and keeps the fastest (every step has the same shapes).
+  and keeps the fastest (every step has the same shapes);
+- ``load_threads`` (CPU): torch's CPU threads = the cores other processes leave
+  idle (1-minute load average when training starts; at least 1, at most every
+  core), unless OMP_NUM_THREADS is set. On the shared 2-core machine two OpenMP
+  threads that must meet at every barrier, while other jobs hold the cores,
+  ran a step ~12× slower than one thread (docs/performance.md); on an idle
+  machine it keeps torch's default (all cores).
 
 "Eager float32" (every switch off, ``--set amp_bf16=off channels_last=off`` on
 the CPU) is PyTorch's default, under which cuDNN
@@ -37,6 +43,7 @@ the loop, which reads losses back only every ``log_every`` steps.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -47,7 +54,8 @@ from ..models.ali import ALINets
 from . import distributed
 from .cuda_graphs import GraphedStep
 
-SWITCHES = ("amp_bf16", "channels_last", "compile", "cuda_graphs", "fused_adam", "cudnn_benchmark")
+SWITCHES = ("amp_bf16", "channels_last", "compile", "cuda_graphs", "fused_adam", "cudnn_benchmark",
+            "load_threads")
 CHOICES = ("auto", "on", "off")
 
 
@@ -60,6 +68,7 @@ class FastPath:
     cuda_graphs: bool = False
     fused_adam: bool = False
     cudnn_benchmark: bool = False
+    load_threads: bool = False
 
     @property
     def dtype(self) -> str:
@@ -89,9 +98,19 @@ def auto_values(device: torch.device, distributed: bool = False) -> dict[str, bo
     """What ``auto`` means on ``device``: everything on CUDA (no CUDA graphs under
     torchrun); bf16 autocast + channels_last on a CPU with native bf16."""
     if device.type == "cuda":
-        return {k: not (k == "cuda_graphs" and distributed) for k in SWITCHES}
+        return {k: k != "load_threads" and not (k == "cuda_graphs" and distributed) for k in SWITCHES}
     bf16 = cpu_bf16_native()
-    return {k: bf16 and k in ("amp_bf16", "channels_last") for k in SWITCHES}
+    return {k: k == "load_threads" or (bf16 and k in ("amp_bf16", "channels_last")) for k in SWITCHES}
+
+
+def load_aware_threads() -> int:
+    """Cores the other processes leave idle, from the 1-minute load average (at least 1)."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
 
 
 def check_switches(values: dict[str, str]) -> None:
@@ -129,6 +148,8 @@ def prepare_modules(modules: dict[str, torch.nn.Module], fast: FastPath) -> None
     """Memory format of the networks (in place; parameters keep their identity)
     and cuDNN's algorithm search (a process-wide setting)."""
     torch.backends.cudnn.benchmark = fast.cudnn_benchmark
+    if fast.load_threads and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(load_aware_threads())
     if fast.channels_last:
         for net in modules.values():
             net.to(memory_format=torch.channels_last)
