@@ -29,6 +29,7 @@ VARIANTS = {
     "cpu+channels-last": OFF | {"channels_last": "on"},
     "cpu+bf16": OFF | {"amp_bf16": "on"},
     "cpu+fused-adam": OFF | {"fused_adam": "on"},
+    "cpu+load-threads": OFF | {"load_threads": "on"},
     "cpu+compile": OFF | {"compile": "on"},
     "cpu+bf16+channels-last": OFF | {"amp_bf16": "on", "channels_last": "on"},
     "cpu+bf16+channels-last+compile": OFF | {"amp_bf16": "on", "channels_last": "on", "compile": "on"},

@@ -108,6 +108,8 @@ def run_bench(device: torch.device, size: dict) -> list[dict[str, Any]]:
             if arch == "cifar10" and name == "compile-only":
                 continue                 # compile alone: SVHN only (each compile costs ~30 s)
             fast = resolve(switches, device)
+            if fast.compile:          # a fresh dynamo per compiled case: no recompile limit reached
+                torch._dynamo.reset()
             r = train_bench(arch, size["width"], size["batch"], size["steps"], device, fast,
                             reference=False, count_flops=True)
             rows.append({"arch": arch, "variant": name, **{k: r.get(k) for k in (

@@ -27,7 +27,7 @@ has the measurements behind this; ``paper`` presets set ``amp_bf16=off``):
   ran a step ~12× slower than one thread (docs/performance.md); on an idle
   machine it keeps torch's default (all cores).
 
-"Eager float32" (every switch off, ``--set amp_bf16=off channels_last=off`` on
+"Eager float32" (every switch off: ``--set amp_bf16=off channels_last=off load_threads=off`` on
 the CPU) is PyTorch's default, under which cuDNN
 may run float32 convolutions on TF32 tensor cores.
 
