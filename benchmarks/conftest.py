@@ -32,6 +32,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _keep_threads():
+    """load_threads sets torch's threads process-wide: each case starts from the session's."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def device() -> torch.device:
     from alibench.core.hardware import resolve_device

@@ -16,12 +16,18 @@ def _yes(v) -> str:
 
 def _train_rows(benches: list[dict]) -> list[str]:
     rows = []
-    eager = {(b["extra_info"]["arch"], b["extra_info"]["width"], b["extra_info"]["device"]):
+    eager = {(b["extra_info"]["arch"], b["extra_info"]["width"], b["extra_info"]["batch"],
+              b["extra_info"]["device"]):
              b["extra_info"]["images_per_s"] for b in benches
              if b["extra_info"].get("variant") == "eager-fp32"}
     for b in benches:
         e = b["extra_info"]
-        base = eager.get((e["arch"], e["width"], e["device"]))
+        if e.get("variant") == "default-vs-eager":   # its own interleaved reference
+            rows.append(f"| {e['arch']} | {e['width']} | {e['batch']} | default (interleaved with eager) | "
+                        f"{e['dtype']} | {_yes(e['channels_last'])} | {_yes(e['compile'])} | off | "
+                        f"{e['images_per_s']:,.0f} | {e['speedup_vs_eager_fp32']:.2f}× | {e['device_name']} |")
+            continue
+        base = eager.get((e["arch"], e["width"], e["batch"], e["device"]))
         rows.append(f"| {e['arch']} | {e['width']} | {e['batch']} | {e['variant']} | {e['dtype']} | "
                     f"{_yes(e['channels_last'])} | {_yes(e['compile'])} | {_yes(e['cuda_graph_captured'])} | "
                     f"{e['images_per_s']:,.0f} | {e['images_per_s'] / base:.2f}× | {e['device_name']} |"

@@ -12,14 +12,22 @@ from conftest import assert_one_line_error, cli
 from deterministic_ali import fixed_noise_ali, params
 
 from alibench.core.errors import UserError
+from alibench.train import fastpath
 from alibench.train.fastpath import SWITCHES, FastPath, resolve, training_step
 from alibench.methods.base import adam
 
 AUTO = {k: "auto" for k in SWITCHES}
 
 
-def test_auto_is_plain_eager_on_the_cpu_and_everything_on_cuda():
-    assert resolve(AUTO, torch.device("cpu")) == FastPath()
+def test_auto_is_bf16_channels_last_on_a_bf16_cpu_and_everything_on_cuda(monkeypatch):
+    native = fastpath.cpu_bf16_native()
+    cpu = torch.device("cpu")
+    assert resolve(AUTO, cpu) == FastPath(amp_bf16=native, channels_last=native, load_threads=True)
+    monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: True)
+    assert resolve(AUTO, cpu) == FastPath(amp_bf16=True, channels_last=True, load_threads=True)
+    assert resolve({**AUTO, "amp_bf16": "off", "load_threads": "off"}, cpu) == FastPath(channels_last=True)
+    monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: False)   # bf16 emulated: float32
+    assert resolve(AUTO, cpu) == FastPath(load_threads=True)
     on = resolve(AUTO, torch.device("cuda"))
     assert on == FastPath(True, True, True, True, True, True)
     assert not resolve(AUTO, torch.device("cuda"), distributed=True).cuda_graphs
@@ -106,6 +114,54 @@ def test_every_cpu_capable_switch_together_follows_the_eager_loss_trajectory():
     assert moved > 5e-3                                      # training did something to compare
     torch.testing.assert_close(loss_fast, loss_plain, atol=float(moved) / 10, rtol=0)
     assert (params(fast) - params(plain)).abs().max() < 0.05
+
+
+def test_the_cpu_default_follows_the_eager_fp32_loss_trajectory():
+    """The CPU ``auto`` (bf16 autocast + channels_last where oneDNN has native bf16)
+    against plain eager float32, eight steps from the same weights and noise:
+    both losses stay within a tenth of how far eager's discriminator loss moved
+    (stated tolerance: bf16 rounds the forward pass to 8 mantissa bits), and no
+    weight drifts more than 0.05 (a few lr-1e-3 Adam steps)."""
+    cpu_bf16 = FastPath(amp_bf16=True, channels_last=True)   # what auto is on a bf16 CPU
+    auto = resolve({**AUTO, "load_threads": "off"}, torch.device("cpu"))
+    assert auto in (cpu_bf16, FastPath())
+    plain, loss_plain = _train(FastPath(), steps=8)
+    fast, loss_fast = _train(cpu_bf16, steps=8)
+    moved = (loss_plain[-1] - loss_plain[0]).abs()
+    assert moved > 5e-3
+    torch.testing.assert_close(loss_fast, loss_plain, atol=float(moved) / 10, rtol=0)
+    assert (params(fast) - params(plain)).abs().max() < 0.05
+
+
+def test_load_threads_leave_busy_cores_to_others(monkeypatch):
+    monkeypatch.setattr(fastpath.os, "cpu_count", lambda: 2)
+    for load, threads in ((0.2, 2), (0.7, 1), (1.2, 1), (7.5, 1)):
+        monkeypatch.setattr(fastpath.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        assert fastpath.load_aware_threads() == threads, load
+    old = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", str(old))       # an explicit setting wins
+    fastpath.prepare_modules({}, FastPath(load_threads=True))
+    assert torch.get_num_threads() == old
+
+
+def test_paper_presets_train_in_float32():
+    """Until a GPU run shows bf16 changes nothing beyond noise, ``paper`` is float32
+    on every device (TF32 as PyTorch allows on CUDA); ``fast`` may use bf16."""
+    import alibench.experiments  # noqa: F401  (registers them)
+    from alibench.core import registry
+    checked = 0
+    for exp in map(registry.get, registry.names()):
+        for name, preset in exp.presets.items():
+            cfg = exp.config_cls(**preset)
+            if not hasattr(cfg, "amp_bf16") or name not in ("paper", "tiny-imagenet"):
+                continue
+            checked += 1
+            for device in ("cpu", "cuda"):
+                fast = resolve(fastpath.switch_values(cfg), torch.device(device))
+                assert not fast.amp_bf16, (exp.name, name, device)
+            cuda = resolve(fastpath.switch_values(cfg), torch.device("cuda"))
+            assert cuda.cuda_graphs and cuda.compile and cuda.fused_adam, (exp.name, name)
+    assert checked >= 3
 
 
 @pytest.mark.slow

@@ -3,12 +3,15 @@
     python -m alibench.run bench --arch svhn --width 1.0 --batch 100 --steps 200 \\
         --device cuda [--eager-fp32] --json
 
-prints one JSON object (``images_per_s`` and what produced it). A training
+prints one JSON object (``images_per_s`` and what produced it; for a training
+step not on the plain eager float32 path, also that path's step measured in the
+same process, interleaved, as ``eager_fp32`` and ``speedup_vs_eager_fp32``). A training
 step here is what the loop runs per step: fetch the batch from the resident
 uint8 images, one ALI update, accumulate the logged losses on the device. The
 data are random images of the real size (timing does not depend on pixel
 values); warm-up steps (compilation, CUDA graph capture, cuDNN autotuning)
-run first and are excluded; CUDA is synchronised before and after the timed
+run first and are excluded from ``images_per_s`` (``end_to_end_*`` include
+them and the networks' construction); CUDA is synchronised before and after the timed
 steps.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -110,32 +114,89 @@ def default_warmup(fast: FastPath) -> int:
 
 
 def train_bench(arch: str, width: float, batch: int, steps: int, device: torch.device,
-                fast: FastPath, warmup: int = -1, count_flops: bool = True) -> dict[str, Any]:
+                fast: FastPath, warmup: int = -1, count_flops: bool = True,
+                reference: bool = True, blocks: int = 5) -> dict[str, Any]:
+    """The step on ``fast`` and, unless it is already that or ``reference`` is off,
+    the plain eager float32 step of the same networks, measured in the same process
+    with their timed steps interleaved in ``blocks`` blocks each (so a shared,
+    loaded machine slows both alike). ``images_per_s`` is the steady step
+    (warm-up excluded); ``end_to_end_*`` count building, warm-up and compilation too."""
     warmup = default_warmup(fast) if warmup < 0 else warmup
-    bench = TrainBench(arch, width, batch, device, fast)
-    t0 = time.perf_counter()
-    bench.run(warmup)
-    sync(device)
-    warm_s = time.perf_counter() - t0
-    seconds = bench.timed(steps)
-    graphed = getattr(bench.step_fn, "graph", None) is not None
+    with_ref = reference and fast != FastPath()
+    load_before, default_threads = _load(), torch.get_num_threads()
+    # the candidate is built first, so it pays the process's one-time costs
+    runs = [_Timed(arch, width, batch, device, fast, warmup)]
+    if with_ref:     # plain PyTorch: torch's default threads; and at the candidate's, if they differ
+        plain = FastPath(), default_warmup(FastPath())
+        runs.append(_Timed(arch, width, batch, device, *plain, threads=default_threads))
+        if runs[0].threads != default_threads:
+            runs.append(_Timed(arch, width, batch, device, *plain, threads=runs[0].threads))
+    per_block = [steps // blocks + (i < steps % blocks) for i in range(blocks)]
+    for n in (n for n in per_block if n):
+        for run in runs:
+            torch.set_num_threads(run.threads)
+            run.seconds += run.bench.timed(n)
+    torch.set_num_threads(runs[0].threads)
+    main = runs[0]
     out = {"task": "train", "arch": arch, "width": width, "batch": batch, "steps": steps,
-           "warmup_steps": warmup, "warmup_s": round(warm_s, 3), "seconds": round(seconds, 4),
-           "ms_per_step": round(1000 * seconds / steps, 4), "steps_per_s": round(steps / seconds, 3),
-           "images_per_s": round(batch * steps / seconds, 2),
-           "params": sum(count_params(m) for m in bench.nets.modules().values()),
-           **_context(device, fast), "cuda_graph_captured": graphed}
+           **main.summary(steps), "interleaved_blocks": sum(1 for n in per_block if n) if with_ref else 0,
+           "params": sum(count_params(m) for m in main.bench.nets.modules().values()),
+           **_context(device, fast), "cuda_graph_captured": getattr(main.bench.step_fn, "graph", None) is not None,
+           "load_avg_1min": [load_before, _load()]}
+    if with_ref:
+        ref = runs[1].summary(steps)
+        out["eager_fp32"] = ref
+        out["speedup_vs_eager_fp32"] = round(out["images_per_s"] / ref["images_per_s"], 3)
+        out["end_to_end_speedup_vs_eager_fp32"] = round(
+            out["end_to_end_images_per_s"] / ref["end_to_end_images_per_s"], 3)
+        if len(runs) > 2:   # how much of it is the thread count, how much the arithmetic
+            same = runs[2].summary(steps)
+            out["eager_fp32_same_threads"] = same
+            out["speedup_vs_eager_fp32_same_threads"] = round(out["images_per_s"] / same["images_per_s"], 3)
     if batch == 100:   # a projection from this measurement, not a measurement
         out.update(paper_schedule_steps=PAPER_STEPS[arch],
-                   paper_schedule_projected_h=round(PAPER_STEPS[arch] * seconds / steps / 3600, 3))
+                   paper_schedule_projected_h=round(PAPER_STEPS[arch] * main.seconds / steps / 3600, 3))
     if count_flops:
         flops = step_flops(arch, width, batch, device)
-        achieved = flops * steps / seconds / 1e12
+        achieved = flops * steps / main.seconds / 1e12
         peak = peak_bf16_tflops(device)
         out.update(gflop_per_image=round(flops / batch / 1e9, 4), achieved_tflops=round(achieved, 4),
                    peak_bf16_tflops=peak,
                    fraction_of_bf16_peak=round(achieved / peak, 5) if peak else None)
     return out
+
+
+class _Timed:
+    """One bench, built and warmed up (timed), then stepped in blocks."""
+
+    def __init__(self, arch: str, width: float, batch: int, device: torch.device,
+                 fast: FastPath, warmup: int, threads: int = 0) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        self.bench = TrainBench(arch, width, batch, device, fast)   # may set threads (load_threads)
+        self.threads = torch.get_num_threads()
+        self.bench.run(warmup)
+        sync(device)
+        self.setup_s, self.warmup, self.seconds = time.perf_counter() - t0, warmup, 0.0
+
+    def summary(self, steps: int) -> dict[str, Any]:
+        batch, total = self.bench.batch, self.setup_s + self.seconds
+        return {"warmup_steps": self.warmup, "warmup_s": round(self.setup_s, 3),
+                "seconds": round(self.seconds, 4), "ms_per_step": round(1000 * self.seconds / steps, 4),
+                "steps_per_s": round(steps / self.seconds, 3),
+                "images_per_s": round(batch * steps / self.seconds, 2),
+                "end_to_end_s": round(total, 3),
+                "end_to_end_images_per_s": round(batch * (self.warmup + steps) / total, 2),
+                "torch_threads": self.threads,
+                **self.bench.fast.describe()}
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def features_bench(arch: str, width: float, batch: int, n_images: int, device: torch.device,
@@ -178,13 +239,15 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="every fast-path switch off: the plain eager float32 step")
     for key in SWITCHES:
         p.add_argument("--" + key.replace("_", "-"), choices=CHOICES, default="auto",
-                       help="fast-path switch (default auto: on for CUDA, off for the CPU)")
+                       help="fast-path switch (default auto: see docs/performance.md)")
     p.add_argument("--svm-size", choices=("ci", "few-draws", "paper"), default="ci",
                    help="task svm: protocol size (paper: 1000 labels, 5376 dims, 160 fits; "
                         "few-draws: the same problem, 50 C values, 2 + 3 draws)")
     p.add_argument("--solver", choices=("torch", "liblinear"), default="torch")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     p.add_argument("--no-flops", action="store_true", help="skip counting the step's FLOPs")
+    p.add_argument("--no-reference", action="store_true",
+                   help="train: skip the plain eager float32 reference measured alongside")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -196,6 +259,8 @@ def main(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must be positive, got {getattr(args, name)}")
     device = hardware.resolve_device(args.device)
     switches = {k: "off" if args.eager_fp32 else getattr(args, k) for k in SWITCHES}
+    if args.threads > 0:
+        switches["load_threads"] = "off"        # the threads asked for
     fast = resolve(switches, device)
     result = _dispatch(args, device, fast)
     print(json.dumps(result, sort_keys=True) if args.json else _line(result))
@@ -205,7 +270,7 @@ def main(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace, device: torch.device, fast: FastPath) -> dict[str, Any]:
     if args.task == "train":
         return train_bench(args.arch, args.width, args.batch, args.steps, device, fast,
-                           args.warmup, count_flops=not args.no_flops)
+                           args.warmup, count_flops=not args.no_flops, reference=not args.no_reference)
     if args.task == "features":
         return features_bench(args.arch, args.width, args.batch, args.batch * args.steps, device, fast)
     from .svm import SVM_SIZES, svm_protocol_bench
@@ -216,6 +281,8 @@ def _line(r: dict[str, Any]) -> str:
     if r.get("task") in ("train", "features"):
         return (f"{r['task']} {r['arch']} width {r['width']} batch {r['batch']}: "
                 f"{r['images_per_s']:.1f} images/s on {r['device_name']} ({r['dtype']}, "
-                f"compile {'on' if r['compile'] else 'off'})")
+                f"compile {'on' if r['compile'] else 'off'})"
+                + (f"; {r['speedup_vs_eager_fp32']}x the plain eager float32 step "
+                   f"({r['eager_fp32']['images_per_s']:.1f} images/s, same run)" if "eager_fp32" in r else ""))
     return f"svm protocol ({r['solver']}): {r['wall_s']:.1f} s for {r['fits']} fits"
 

@@ -155,6 +155,16 @@ def _bench(args: argparse.Namespace) -> int:
     return main(args)
 
 
+def _add_gpu_check_args(p: argparse.ArgumentParser) -> None:
+    from ..bench.gpu_check import add_args
+    add_args(p)
+
+
+def _gpu_check(args: argparse.Namespace) -> int:
+    from ..bench.gpu_check import main
+    return main(args)
+
+
 TOOLS = {
     "tables": ("mean ± std tables from run directories, beside the paper's numbers",
                _add_tables_args, _tables),
@@ -170,6 +180,8 @@ TOOLS = {
                _add_export_args, _export),
     "bench": ("time a training step, feature extraction or the SVM protocol (JSON with --json)",
               _add_bench_args, _bench),
+    "gpu-check": ("the GPU path's claims in one short run: gpu tests, step timings, fast vs eager "
+                  "on real data (JSON + summary.md; --dry-run: tiny, CPU)", _add_gpu_check_args, _gpu_check),
 }
 
 

@@ -35,13 +35,15 @@ class ALITrainConfig:
     steps: int = 0                    # 0: derived from epochs
     log_every: int = 100
     checkpoint_every: int = 5000
-    # the fast path (alibench/train/fastpath.py): auto = on for CUDA, off for the CPU
+    # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
+    # on a CPU with native bf16 (docs/performance.md)
     amp_bf16: str = "auto"
     channels_last: str = "auto"
     compile: str = "auto"
     cuda_graphs: str = "auto"
     fused_adam: str = "auto"
     cudnn_benchmark: str = "auto"
+    load_threads: str = "auto"
     sync_bn: bool = True              # under torchrun: batch norm over the global batch
     tensorboard: bool = False         # mirror train_log and sample grids to RUN/tensorboard/
 

@@ -164,7 +164,7 @@ register(Experiment(
     name="conditional",
     summary="conditional ALI (y to Gz, Gx and D): CelebA attributes or classes, pictures",
     config_cls=ConditionalConfig,
-    presets={"paper": {},
+    presets={"paper": {"amp_bf16": "off"},   # float32: see docs/performance.md
              "fast": {"epochs": 12.3},
              # Raw one-hot y (no 0.01-scale embedding) so 600 steps can learn to use it.
              "demo": {**DEMO, "embed_dim": 0}},
@@ -175,9 +175,9 @@ register(Experiment(
     name="ali-pictures",
     summary="ALI on any dataset (CelebA, Tiny ImageNet, …): samples, reconstructions, interpolations",
     config_cls=PicturesConfig,
-    presets={"paper": {},
+    presets={"paper": {"amp_bf16": "off"},   # float32: see docs/performance.md
              "tiny-imagenet": {"data": "tiny-imagenet", "arch": "tiny-imagenet",
-                               "batch_size": 128, "epochs": 125.0},
+                               "batch_size": 128, "epochs": 125.0, "amp_bf16": "off"},
              "fast": {"epochs": 12.3},
              "demo": DEMO},
     execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures,

@@ -1,22 +1,34 @@
 """The fast training path, each part switchable for ablation.
 
-Config keys (``ALITrainConfig``) take ``auto``, ``on`` or ``off``; ``auto`` is
-on for CUDA and off for the CPU, so the CPU default stays plain eager float32:
+Config keys (``ALITrainConfig``) take ``auto``, ``on`` or ``off``. ``auto`` is
+on for CUDA; on the CPU it is ``amp_bf16`` + ``channels_last`` where oneDNN has
+native bf16 kernels (AVX512-BF16 or AMX: ``cpu_bf16_native()``), every other
+switch off, and plain eager float32 on a CPU without them (docs/performance.md
+has the measurements behind this; ``paper`` presets set ``amp_bf16=off``):
 
 - ``amp_bf16``: the forward pass and losses under bfloat16 autocast (weights,
   gradients and Adam stay float32; bf16 needs no loss scaling);
-- ``channels_last``: networks and batches in NHWC memory format (tensor cores);
+- ``channels_last``: networks and batches in NHWC memory format (tensor cores;
+  on the CPU the layout oneDNN's bf16 convolutions want: alone it gains little);
 - ``compile``: ``torch.compile`` of the three networks (the first steps compile;
-  benchmarks exclude them as warm-up);
+  the steady step excludes them as warm-up, the bench's end-to-end figure does
+  not; off in the CPU ``auto``: its compile time does not pay there);
 - ``cuda_graphs``: the whole step — forward, both backward passes, both Adam
   updates — captured once as a CUDA graph and replayed, so a step costs one
   launch instead of hundreds (at batch 100 the GPU is limited by launches,
   not FLOPs);
 - ``fused_adam``: Adam as one fused kernel per parameter group;
 - ``cudnn_benchmark``: cuDNN times its convolution algorithms once per shape
-  and keeps the fastest (every step has the same shapes).
+  and keeps the fastest (every step has the same shapes);
+- ``load_threads`` (CPU): torch's CPU threads = the cores other processes leave
+  idle (1-minute load average when training starts; at least 1, at most every
+  core), unless OMP_NUM_THREADS is set. On the shared 2-core machine two OpenMP
+  threads that must meet at every barrier, while other jobs hold the cores,
+  ran a step ~12× slower than one thread (docs/performance.md); on an idle
+  machine it keeps torch's default (all cores).
 
-"Eager float32" (every switch off) is PyTorch's default, under which cuDNN
+"Eager float32" (every switch off: ``--set amp_bf16=off channels_last=off load_threads=off`` on
+the CPU) is PyTorch's default, under which cuDNN
 may run float32 convolutions on TF32 tensor cores.
 
 Known cost: a compiled network's backward computes every gradient it can, so
@@ -31,6 +43,7 @@ the loop, which reads losses back only every ``log_every`` steps.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -41,7 +54,8 @@ from ..models.ali import ALINets
 from . import distributed
 from .cuda_graphs import GraphedStep
 
-SWITCHES = ("amp_bf16", "channels_last", "compile", "cuda_graphs", "fused_adam", "cudnn_benchmark")
+SWITCHES = ("amp_bf16", "channels_last", "compile", "cuda_graphs", "fused_adam", "cudnn_benchmark",
+            "load_threads")
 CHOICES = ("auto", "on", "off")
 
 
@@ -54,6 +68,7 @@ class FastPath:
     cuda_graphs: bool = False
     fused_adam: bool = False
     cudnn_benchmark: bool = False
+    load_threads: bool = False
 
     @property
     def dtype(self) -> str:
@@ -70,6 +85,34 @@ class FastPath:
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
 
 
+def cpu_bf16_native() -> bool:
+    """Whether oneDNN runs bf16 on this CPU natively (AVX512-BF16 or AMX); without
+    that, bf16 autocast emulates and is slower than float32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):      # a torch build without the probe
+        return False
+
+
+def auto_values(device: torch.device, distributed: bool = False) -> dict[str, bool]:
+    """What ``auto`` means on ``device``: everything on CUDA (no CUDA graphs under
+    torchrun); bf16 autocast + channels_last on a CPU with native bf16."""
+    if device.type == "cuda":
+        return {k: k != "load_threads" and not (k == "cuda_graphs" and distributed) for k in SWITCHES}
+    bf16 = cpu_bf16_native()
+    return {k: k == "load_threads" or (bf16 and k in ("amp_bf16", "channels_last")) for k in SWITCHES}
+
+
+def load_aware_threads() -> int:
+    """Cores the other processes leave idle, from the 1-minute load average (at least 1)."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
 def check_switches(values: dict[str, str]) -> None:
     for key, value in values.items():
         if value not in CHOICES:
@@ -81,14 +124,13 @@ def resolve(values: dict[str, str], device: torch.device, distributed: bool = Fa
     cannot work (CUDA graphs off CUDA, or together with DistributedDataParallel)."""
     check_switches(values)
     cuda = device.type == "cuda"
+    auto = auto_values(device, distributed)
 
-    def pick(key: str, auto: bool) -> bool:
+    def pick(key: str) -> bool:
         value = values.get(key, "auto")
-        return auto if value == "auto" else value == "on"
+        return auto[key] if value == "auto" else value == "on"
 
-    fast = FastPath(amp_bf16=pick("amp_bf16", cuda), channels_last=pick("channels_last", cuda),
-                    compile=pick("compile", cuda), cuda_graphs=pick("cuda_graphs", cuda and not distributed),
-                    fused_adam=pick("fused_adam", cuda), cudnn_benchmark=pick("cudnn_benchmark", cuda))
+    fast = FastPath(**{key: pick(key) for key in SWITCHES})
     if fast.cuda_graphs and not cuda:
         raise UserError("cuda_graphs=on needs a CUDA device; use --device cuda or --set cuda_graphs=auto")
     if fast.cuda_graphs and distributed:
@@ -106,6 +148,8 @@ def prepare_modules(modules: dict[str, torch.nn.Module], fast: FastPath) -> None
     """Memory format of the networks (in place; parameters keep their identity)
     and cuDNN's algorithm search (a process-wide setting)."""
     torch.backends.cudnn.benchmark = fast.cudnn_benchmark
+    if fast.load_threads and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(load_aware_threads())
     if fast.channels_last:
         for net in modules.values():
             net.to(memory_format=torch.channels_last)
