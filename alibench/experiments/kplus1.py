@@ -42,6 +42,7 @@ class TrunkConfig(track.SSLConfig):
     latent_dim: int = 0               # 0: the architecture's (CIFAR10: 64)
     init: str = "paper"               # paper: N(0, 0.01²); torch: PyTorch's default (tiny widths)
     dropout_scale: float = 1.0        # × every D dropout rate (1: the paper's; demo: 0)
+    d_reading: str = "released"       # CIFAR10 D(x): the released script's, or "table" (appendix)
 
     def validate(self) -> None:
         self.validate_ssl()
@@ -69,7 +70,8 @@ class GanFmConfig(track.SSLConfig):
 
 
 def build_ali_k1(cfg: AliK1Config, ctx, schedule, trk) -> ALIK1:
-    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, n_out=ctx.data.n_classes)
+    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, n_out=ctx.data.n_classes,
+                     d_reading=cfg.d_reading)
     for net in nets.modules().values():
         INITS[cfg.init](net)
     nets.decoder.init_output_bias(mean_image(trk.x_pool))
@@ -92,7 +94,7 @@ def build_gan_fm(cfg: GanFmConfig, ctx, schedule, trk) -> GANFM:
 def build_supervised(cfg: SupervisedConfig, ctx, schedule, trk) -> Supervised:
     spec = ARCHS[cfg.arch]
     latent = cfg.latent_dim or spec.latent_dim
-    disc = Discriminator(spec, cfg.width, latent, n_out=ctx.data.n_classes)
+    disc = Discriminator(spec, cfg.width, latent, n_out=ctx.data.n_classes, reading=cfg.d_reading)
     INITS[cfg.init](disc)
     track.scale_dropout(disc, cfg.dropout_scale)
     return Supervised(disc.to(ctx.device), latent, schedule, ctx.device)

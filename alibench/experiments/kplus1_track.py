@@ -30,7 +30,7 @@ from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
 from ..evaluation.splits import check_feasible, per_class, shared_draws
 from ..methods.kplus1 import Schedule, SSLBatch
-from ..models.ali import ARCHS
+from ..models.ali import ARCHS, D_READINGS
 from ..models.layers import INITS
 from ..train.entry import fit
 from ..train.loop import Callback, LoopSettings, steps_for
@@ -71,8 +71,9 @@ class SSLConfig:
 
 def check_trunk(cfg) -> None:
     """The keys of the ALI-K1 discriminator trunk (cifar10-ssl and supervised
-    share it): arch, latent_dim, init, dropout_scale."""
+    share it): arch, latent_dim, init, dropout_scale, d_reading."""
     checks.one_of("arch", cfg.arch, ARCHS)
+    checks.one_of("d_reading", cfg.d_reading, D_READINGS)
     checks.non_negative(cfg, "latent_dim")
     checks.one_of("init", cfg.init, INITS)
     checks.within(cfg, "dropout_scale", 0, 1)
