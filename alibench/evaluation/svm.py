@@ -48,9 +48,14 @@ def _standardize(x_fit: np.ndarray, x_eval: np.ndarray) -> tuple[np.ndarray, np.
 
 @dataclass
 class LiblinearSolver:
-    """One ``LinearSVC`` fit per (draw, C): the faithful, slow reference."""
+    """One ``LinearSVC`` fit per (draw, C): the faithful, slow reference.
+    scikit-learn documents ``random_state`` as the seed of the dual coordinate
+    descent's visiting order, drawn from NumPy's global state when unset; it is
+    fixed here so that the same features give the same SVMs. (With scikit-learn
+    1.9.1 we measured no dependence on it at all; docs/fidelity.md.)"""
     standardize: bool = False
     max_iter: int = 1000
+    random_state: int = 0
     name: str = "liblinear"
     not_converged: int = field(default=0, init=False)
 
@@ -65,7 +70,7 @@ class LiblinearSolver:
             if self.standardize:
                 x_fit, x_ev = _standardize(x_fit, x_eval)
             svc = LinearSVC(C=float(cs[i]), loss="squared_hinge", penalty="l2", dual=True,
-                            max_iter=self.max_iter)
+                            max_iter=self.max_iter, random_state=self.random_state)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
                 svc.fit(x_fit, y_fit)

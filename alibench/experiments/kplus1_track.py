@@ -10,7 +10,8 @@ Protocol (PAPER.md, Track 2; the schedule is ours, the paper gives none):
   train[-n_val:] is for monitoring only (CIFAR10: train[45000:50000]); nothing
   is selected on the test set, and the final weights are evaluated.
 - Schedule, identical for the three methods: Salimans et al.'s released CIFAR10
-  setting — Adam(lr 3e-4, β = (0.5, 0.999)), batches of 100 labelled and 100
+  setting — Adam(lr 3e-4, β = (0.5, 0.999), ε = 1e-8 inside the square root as
+  their ``nn.adam_updates``; ``adam_eps=torch`` for torch's), batches of 100 labelled and 100
   unlabelled images, 1200 epochs of the pool with the learning rate decayed
   linearly to 0 over the last third (their last 400 epochs).
 """
@@ -38,6 +39,9 @@ from .ali_training import check_train_images
 from .context import RunContext
 
 
+ADAM_EPS = ("in-sqrt", "torch")
+
+
 @dataclass
 class SSLConfig:
     """Data protocol and schedule of the track (defaults: full CIFAR10, Salimans' schedule)."""
@@ -48,6 +52,7 @@ class SSLConfig:
     lr: float = 3e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    adam_eps: str = "in-sqrt"        # improved-gan's g/√(v̂+1e-8); "torch": g/(√v̂+1e-8)
     epochs: float = 1200.0           # passes over the unlabelled pool
     steps: int = 0                   # 0: derived from epochs
     decay_fraction: float = 1 / 3    # lr → 0 linearly over this last share of the steps
@@ -60,6 +65,7 @@ class SSLConfig:
 
     def validate_ssl(self) -> None:
         checks.schedule(self)
+        checks.one_of("adam_eps", self.adam_eps, ADAM_EPS)
         checks.positive(self, "n_val", "eval_batch_size")
         checks.within(self, "decay_fraction", 0, 1)
         checks.non_negative(self, "unlabeled_weight", "eval_every")
@@ -168,7 +174,8 @@ def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder)
     n_pool = len(data.x_train) - cfg.n_val
     track = _track(cfg, ctx)
     total = steps_for(cfg.epochs, cfg.steps, n_pool, cfg.batch_size)
-    schedule = Schedule(cfg.lr, cfg.beta1, cfg.beta2, total, int(round(total * cfg.decay_fraction)))
+    schedule = Schedule(cfg.lr, cfg.beta1, cfg.beta2, total, int(round(total * cfg.decay_fraction)),
+                        eps_in_sqrt=cfg.adam_eps == "in-sqrt")
     x_val, y_val = data.x_train[n_pool:], data.y_train[n_pool:]
 
     def callbacks_for(method: SSLMethod) -> tuple[Callback, ...]:
