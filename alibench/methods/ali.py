@@ -29,13 +29,16 @@ class ALI:
 
     def __init__(self, nets: ALINets, lr: float, beta1: float, beta2: float,
                  device: torch.device, stochastic_encoder: bool = True,
-                 fast: FastPath | None = None) -> None:
+                 fast: FastPath | None = None, train_decoder: bool = True) -> None:
         self.nets = nets
         self.device = device
         self.stochastic_encoder = stochastic_encoder
         fast = fast or FastPath(fused_adam=device.type == "cuda")
         self.precision = fast.autocast(device)
-        self.gen_params = list(nets.encoder.parameters()) + list(nets.decoder.parameters())
+        # train_decoder=False: the encoder alone plays against D (post-hoc inference
+        # for a trained, frozen Gx; methods.posthoc)
+        self.gen_params = list(nets.encoder.parameters()) + (
+            list(nets.decoder.parameters()) if train_decoder else [])
         self.disc_params = list(nets.discriminator.parameters())
         self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
         self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)

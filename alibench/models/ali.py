@@ -261,6 +261,7 @@ class Discriminator(nn.Module):
         else:
             self.x_net, cx = _disc_stack(spec, [c for _, _, c in spec.d_x], 3, width, conv_x,
                                          first_bias=True, batch_norm=True)
+        self.x_net_maps = cx
         self.z_net, cz = _disc_stack(spec, spec.d_z, latent_dim, width, conv_1x1,
                                      first_bias=False, batch_norm=False)
         joint, c_in = [], cx + cz + cond_dim
@@ -316,3 +317,33 @@ def build_ali(arch: str, width: float = 1.0, latent_dim: int = 0, n_out: int = 1
     for net in nets.modules().values():
         init_paper(net)
     return nets
+
+
+class XDiscriminator(nn.Module):
+    """A GAN's D(x) → 1 logit, built from ALI's discriminator without its z part:
+    the D(x) tower, then the joint 1×1 layers on D(x)'s maps alone, then the
+    logit. The inference baselines (``methods.posthoc``) train ALI's decoder
+    against it, so that their generator and its critic match ALI's."""
+
+    def __init__(self, spec: ArchSpec, width: float = 1.0, reading: str = "released") -> None:
+        super().__init__()
+        full = Discriminator(spec, width, reading=reading)
+        self.x_net = full.x_net
+        c_in = full.x_net_maps
+        joint = []
+        for size in spec.d_joint:
+            maps = scaled(size, width, even=spec.maxout)
+            joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
+            joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
+            c_in = maps // 2 if spec.maxout else maps
+        self.joint = nn.Sequential(*joint)
+        self.head = nn.Sequential(nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.joint(self.x_net(x))).flatten(1)
+
+
+def build_gan_discriminator(arch: str, width: float = 1.0, d_reading: str = "released") -> XDiscriminator:
+    disc = XDiscriminator(ARCHS[arch], width, d_reading)
+    init_paper(disc)
+    return disc
