@@ -28,7 +28,7 @@ from ..methods.ali_k1 import ALIK1
 from ..methods.gan_fm import GANFM
 from ..methods.supervised import Supervised
 from ..models.ali import ARCHS, Discriminator, build_ali
-from ..models.gan_fm import NOISE_DIM, FMDiscriminator, FMGenerator
+from ..models.gan_fm import FM_DISCRIMINATORS, NOISE_DIM, FMDiscriminator, FMGenerator
 from ..models.layers import INITS
 from ..reporting import paper
 from . import kplus1_track as track
@@ -63,10 +63,17 @@ class SupervisedConfig(TrunkConfig):
 class GanFmConfig(track.SSLConfig):
     noise_dim: int = NOISE_DIM
     init_batch: int = 500    # labelled images for the data-dependent init (theirs: 500)
+    fm_disc: str = "cifar10"  # their CIFAR10 discriminator, or "svhn" (narrower)
 
     def validate(self) -> None:
         self.validate_ssl()
-        checks.positive(self, "noise_dim", "init_batch")
+        check_fm(self)
+
+
+def check_fm(cfg) -> None:
+    """The GAN-FM keys: noise_dim, init_batch, fm_disc."""
+    checks.positive(cfg, "noise_dim", "init_batch")
+    checks.one_of("fm_disc", cfg.fm_disc, FM_DISCRIMINATORS)
 
 
 def build_ali_k1(cfg: AliK1Config, ctx, schedule, trk) -> ALIK1:
@@ -82,7 +89,7 @@ def build_ali_k1(cfg: AliK1Config, ctx, schedule, trk) -> ALIK1:
 
 
 def build_gan_fm(cfg: GanFmConfig, ctx, schedule, trk) -> GANFM:
-    disc = FMDiscriminator(cfg.width, ctx.data.n_classes).to(ctx.device)
+    disc = FMDiscriminator(cfg.width, ctx.data.n_classes, cfg.fm_disc).to(ctx.device)
     gen = FMGenerator(cfg.width, cfg.noise_dim).to(ctx.device)
     method = GANFM(disc, gen, schedule, ctx.device, cfg.unlabeled_weight)
     # Theirs: the first 500 of a random permutation of the labelled images.
