@@ -39,6 +39,7 @@ def test_bad_overrides_are_refused(items, fragment):
     (["batch_size=0"], "batch_size must be positive"),
     (["svm_solver=magic"], "unknown svm_solver"),
     (["feature_layers=bn9"], "feature_layers"),
+    (["d_reading=appendix"], "unknown d_reading .appendix.; valid: released, table"),
 ])
 def test_invalid_values_are_refused(items, fragment):
     with pytest.raises(UserError, match=fragment):

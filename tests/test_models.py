@@ -15,8 +15,14 @@ SVHN D(z)      256·512 + 512·512 (no biases)                             →  
 SVHN D(x,z)    1024·1024+1024 twice, 1024+1                              → 2,100,225
 CIFAR10 encoder  as SVHN with out 512·128+128=65664                      → 3,118,496
 CIFAR10 decoder  as SVHN with tconv 64·256·16=262144 +512                →   981,152
-CIFAR10 D(x)   maxout halves maps: 3·32·25+32 | 16·64·16 | 32·128·16 | 64·256·16
-               | 128·512·16 = 2432+16384+65536+262144+1048576             → 1,395,072
+CIFAR10 D(x)   as released (default): maxout halves maps, every conv an untied bias
+               (maps × output positions, 32→28→13→10→4→1):
+               weights 3·32·25 | 16·64·16 | 32·128·16 | 64·256·16 | 128·512·16
+               = 2400+16384+65536+262144+1048576 = 1,395,040; biases 32·28·28 |
+               64·13·13 | 128·10·10 | 256·4·4 | 512·1·1 = 25088+10816+12800+4096+512
+               = 53,312                                                  → 1,448,352
+CIFAR10 D(x)   the table's reading (d_reading="table"): a tied bias on conv1 only,
+               2432+16384+65536+262144+1048576                           → 1,395,072
 CIFAR10 D(z)   64·512 + 256·512                                          →   163,840
 CIFAR10 D(x,z) 512·1024+1024 twice, 512+1                                → 1,051,137
 """
@@ -32,14 +38,37 @@ from conftest import network_param_counts
 EXPECTED = {
     "svhn": {"encoder": 3_315_488, "decoder": 1_767_584, "x_net": 2_789_632,
              "z_net": 393_216, "joint": 2_100_225},
-    "cifar10": {"encoder": 3_118_496, "decoder": 981_152, "x_net": 1_395_072,
+    "cifar10": {"encoder": 3_118_496, "decoder": 981_152, "x_net": 1_448_352,
                 "z_net": 163_840, "joint": 1_051_137},
 }
+CIFAR10_TABLE_READING = {**EXPECTED["cifar10"], "x_net": 1_395_072}
 
 
 @pytest.mark.parametrize("arch", ["svhn", "cifar10"])
 def test_parameter_counts_match_hand_computed_tables(arch):
     assert network_param_counts(build_ali(arch)) == EXPECTED[arch]
+
+
+def test_cifar10_table_reading_parameter_counts():
+    assert network_param_counts(build_ali("cifar10", d_reading="table")) == CIFAR10_TABLE_READING
+    # the reading only concerns CIFAR10's D(x): SVHN is the same either way
+    assert network_param_counts(build_ali("svhn", d_reading="table")) == EXPECTED["svhn"]
+
+
+def _dropout_sites(x_net):
+    """(rate, what follows it) for each dropout of a D(x) stack."""
+    layers = list(x_net)
+    return [(m.p, type(layers[i + 1]).__name__) for i, m in enumerate(layers)
+            if isinstance(m, torch.nn.Dropout)]
+
+
+def test_cifar10_released_dropout_placement():
+    # released: 0.2 before conv1, 0.5 before conv2, 0.5 on conv3's pre-maxout
+    # output (after its bias), 0.5 before conv5; none before conv3 or conv4
+    assert _dropout_sites(build_ali("cifar10").discriminator.x_net) == [
+        (0.2, "Conv2d"), (0.5, "Conv2d"), (0.5, "Maxout"), (0.5, "Conv2d")]
+    assert _dropout_sites(build_ali("cifar10", d_reading="table").discriminator.x_net) == [
+        (0.2, "Conv2d")] + [(0.5, "Conv2d")] * 4
 
 
 def test_svhn_spatial_sizes_follow_the_table():

@@ -142,3 +142,34 @@ def test_gan_fm_data_init_standardises_each_layer():
     assert torch.allclose(first.std(dim=(0, 2, 3), unbiased=False), torch.ones(first.shape[1]),
                           atol=1e-3)
     assert logits.std(dim=0, unbiased=False).mean().item() == pytest.approx(0.1, rel=1e-2)
+
+
+def test_adam_eps_in_sqrt_matches_improved_gans_update():
+    from alibench.methods.base import AdamEpsInSqrt
+    torch.manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(5))
+    start = p.detach().clone()
+    opt = AdamEpsInSqrt([p], lr=0.1, betas=(0.5, 0.999))
+    grads = [torch.randn(5) * 1e-5 for _ in range(3)]   # tiny: ε's place matters
+    m, v, ref = torch.zeros(5), torch.zeros(5), start.clone()
+    for t, g in enumerate(grads, 1):
+        p.grad = g.clone()
+        opt.step()
+        m, v = 0.5 * m + 0.5 * g, 0.999 * v + 0.001 * g * g
+        ref = ref - 0.1 * (m / (1 - 0.5 ** t)) / torch.sqrt(v / (1 - 0.999 ** t) + 1e-8)
+    assert torch.allclose(p.detach(), ref, rtol=1e-5, atol=1e-7)
+    torch_p = torch.nn.Parameter(start.clone())
+    torch_opt = torch.optim.Adam([torch_p], lr=0.1, betas=(0.5, 0.999), eps=1e-8)
+    for g in grads:
+        torch_p.grad = g.clone()
+        torch_opt.step()
+    assert not torch.allclose(torch_p.detach(), ref, rtol=1e-3)   # torch puts ε outside
+
+
+def test_track_schedule_uses_improved_gans_adam_by_default():
+    from alibench.experiments.kplus1_track import SSLConfig
+    from alibench.methods.base import AdamEpsInSqrt
+    assert SSLConfig().adam_eps == "in-sqrt"
+    sched = Schedule(1e-3, 0.5, 0.999, 4, 2, eps_in_sqrt=True)
+    assert isinstance(sched.optimizer([torch.nn.Parameter(torch.zeros(2))], torch.device("cpu")),
+                      AdamEpsInSqrt)

@@ -53,9 +53,14 @@ def _standardize(x_fit: np.ndarray, x_eval: np.ndarray) -> tuple[np.ndarray, np.
 
 @dataclass
 class LiblinearSolver:
-    """One ``LinearSVC`` fit per (draw, C): the faithful, slow reference."""
+    """One ``LinearSVC`` fit per (draw, C): the faithful, slow reference.
+    scikit-learn documents ``random_state`` as the seed of the dual coordinate
+    descent's visiting order, drawn from NumPy's global state when unset; it is
+    fixed here so that the same features give the same SVMs. (With scikit-learn
+    1.9.1 we measured no dependence on it at all; docs/fidelity.md.)"""
     standardize: bool = False
     max_iter: int = 1000
+    random_state: int = 0
     name: str = "liblinear"
     resume_chunk: int = 1     # fits between saves (ResumableSolver): each fit stands alone
     not_converged: int = field(default=0, init=False)
@@ -73,7 +78,7 @@ class LiblinearSolver:
             # random_state: liblinear's dual solver shuffles; unseeded it draws from
             # NumPy's global RNG, so a fit (and a resumed protocol) would not repeat.
             svc = LinearSVC(C=float(cs[i]), loss="squared_hinge", penalty="l2", dual=True,
-                            max_iter=self.max_iter, random_state=0)
+                            max_iter=self.max_iter, random_state=self.random_state)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
                 svc.fit(x_fit, y_fit)

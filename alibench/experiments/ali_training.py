@@ -13,7 +13,7 @@ from ..core import checks
 from ..core.errors import UserError
 from ..data import ImageData
 from ..methods.ali import ALI
-from ..models.ali import ARCHS, ALINets, build_ali
+from ..models.ali import ARCHS, D_READINGS, ALINets, build_ali
 from ..train import fastpath, tensorboard
 from ..train.entry import fit_on_images
 from ..train.loop import Callback
@@ -27,6 +27,7 @@ class ALITrainConfig:
     width: float = 1.0
     latent_dim: int = 0               # 0: the architecture's (SVHN 256, CIFAR10 64)
     stochastic_encoder: bool = True   # False: BiGAN-style deterministic encoder
+    d_reading: str = "released"       # CIFAR10 D(x): the released script's, or "table" (appendix)
     batch_size: int = 100
     lr: float = 1e-4
     beta1: float = 0.5
@@ -49,6 +50,7 @@ class ALITrainConfig:
 
     def validate_training(self) -> None:
         checks.one_of("arch", self.arch, ARCHS)
+        checks.one_of("d_reading", self.d_reading, D_READINGS)
         checks.schedule(self)
         checks.non_negative(self, "latent_dim")
         fastpath.check_switches(fastpath.switch_values(self))
@@ -81,7 +83,7 @@ def build_nets(cfg: ALITrainConfig, device: torch.device, images: np.ndarray | N
                cond_dim: int = 0) -> ALINets:
     """ALI's networks as the config says, untrained, on ``device`` (the decoder's
     output bias from ``images``' mean if given)."""
-    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, cond_dim=cond_dim)
+    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, cond_dim=cond_dim, d_reading=cfg.d_reading)
     if images is not None:
         nets.decoder.init_output_bias(mean_image(images))
     for net in nets.modules().values():

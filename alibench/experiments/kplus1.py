@@ -28,7 +28,7 @@ from ..methods.ali_k1 import ALIK1
 from ..methods.gan_fm import GANFM
 from ..methods.supervised import Supervised
 from ..models.ali import ARCHS, Discriminator, build_ali
-from ..models.gan_fm import NOISE_DIM, FMDiscriminator, FMGenerator
+from ..models.gan_fm import FM_DISCRIMINATORS, NOISE_DIM, FMDiscriminator, FMGenerator
 from ..models.layers import INITS
 from ..reporting import paper
 from . import kplus1_track as track
@@ -42,6 +42,7 @@ class TrunkConfig(track.SSLConfig):
     latent_dim: int = 0               # 0: the architecture's (CIFAR10: 64)
     init: str = "paper"               # paper: N(0, 0.01²); torch: PyTorch's default (tiny widths)
     dropout_scale: float = 1.0        # × every D dropout rate (1: the paper's; demo: 0)
+    d_reading: str = "released"       # CIFAR10 D(x): the released script's, or "table" (appendix)
 
     def validate(self) -> None:
         self.validate_ssl()
@@ -62,14 +63,22 @@ class SupervisedConfig(TrunkConfig):
 class GanFmConfig(track.SSLConfig):
     noise_dim: int = NOISE_DIM
     init_batch: int = 500    # labelled images for the data-dependent init (theirs: 500)
+    fm_disc: str = "cifar10"  # their CIFAR10 discriminator, or "svhn" (narrower)
 
     def validate(self) -> None:
         self.validate_ssl()
-        checks.positive(self, "noise_dim", "init_batch")
+        check_fm(self)
+
+
+def check_fm(cfg) -> None:
+    """The GAN-FM keys: noise_dim, init_batch, fm_disc."""
+    checks.positive(cfg, "noise_dim", "init_batch")
+    checks.one_of("fm_disc", cfg.fm_disc, FM_DISCRIMINATORS)
 
 
 def build_ali_k1(cfg: AliK1Config, ctx, schedule, trk) -> ALIK1:
-    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, n_out=ctx.data.n_classes)
+    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, n_out=ctx.data.n_classes,
+                     d_reading=cfg.d_reading)
     for net in nets.modules().values():
         INITS[cfg.init](net)
     nets.decoder.init_output_bias(mean_image(trk.x_pool))
@@ -80,7 +89,7 @@ def build_ali_k1(cfg: AliK1Config, ctx, schedule, trk) -> ALIK1:
 
 
 def build_gan_fm(cfg: GanFmConfig, ctx, schedule, trk) -> GANFM:
-    disc = FMDiscriminator(cfg.width, ctx.data.n_classes).to(ctx.device)
+    disc = FMDiscriminator(cfg.width, ctx.data.n_classes, cfg.fm_disc).to(ctx.device)
     gen = FMGenerator(cfg.width, cfg.noise_dim).to(ctx.device)
     method = GANFM(disc, gen, schedule, ctx.device, cfg.unlabeled_weight)
     # Theirs: the first 500 of a random permutation of the labelled images.
@@ -92,7 +101,7 @@ def build_gan_fm(cfg: GanFmConfig, ctx, schedule, trk) -> GANFM:
 def build_supervised(cfg: SupervisedConfig, ctx, schedule, trk) -> Supervised:
     spec = ARCHS[cfg.arch]
     latent = cfg.latent_dim or spec.latent_dim
-    disc = Discriminator(spec, cfg.width, latent, n_out=ctx.data.n_classes)
+    disc = Discriminator(spec, cfg.width, latent, n_out=ctx.data.n_classes, reading=cfg.d_reading)
     INITS[cfg.init](disc)
     track.scale_dropout(disc, cfg.dropout_scale)
     return Supervised(disc.to(ctx.device), latent, schedule, ctx.device)

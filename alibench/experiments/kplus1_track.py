@@ -10,7 +10,8 @@ Protocol (PAPER.md, Track 2; the schedule is ours, the paper gives none):
   train[-n_val:] is for monitoring only (CIFAR10: train[45000:50000]); nothing
   is selected on the test set, and the final weights are evaluated.
 - Schedule, identical for the three methods: Salimans et al.'s released CIFAR10
-  setting — Adam(lr 3e-4, β = (0.5, 0.999)), batches of 100 labelled and 100
+  setting — Adam(lr 3e-4, β = (0.5, 0.999), ε = 1e-8 inside the square root as
+  their ``nn.adam_updates``; ``adam_eps=torch`` for torch's), batches of 100 labelled and 100
   unlabelled images, 1200 epochs of the pool with the learning rate decayed
   linearly to 0 over the last third (their last 400 epochs).
 """
@@ -30,12 +31,15 @@ from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
 from ..evaluation.splits import check_feasible, per_class, shared_draws
 from ..methods.kplus1 import Schedule, SSLBatch
-from ..models.ali import ARCHS
+from ..models.ali import ARCHS, D_READINGS
 from ..models.layers import INITS
 from ..train.entry import fit
 from ..train.loop import Callback, LoopSettings, steps_for
 from .ali_training import check_train_images
 from .context import RunContext
+
+
+ADAM_EPS = ("in-sqrt", "torch")
 
 
 @dataclass
@@ -48,6 +52,7 @@ class SSLConfig:
     lr: float = 3e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    adam_eps: str = "in-sqrt"        # improved-gan's g/√(v̂+1e-8); "torch": g/(√v̂+1e-8)
     epochs: float = 1200.0           # passes over the unlabelled pool
     steps: int = 0                   # 0: derived from epochs
     decay_fraction: float = 1 / 3    # lr → 0 linearly over this last share of the steps
@@ -60,6 +65,7 @@ class SSLConfig:
 
     def validate_ssl(self) -> None:
         checks.schedule(self)
+        checks.one_of("adam_eps", self.adam_eps, ADAM_EPS)
         checks.positive(self, "n_val", "eval_batch_size")
         checks.within(self, "decay_fraction", 0, 1)
         checks.non_negative(self, "unlabeled_weight", "eval_every")
@@ -71,8 +77,9 @@ class SSLConfig:
 
 def check_trunk(cfg) -> None:
     """The keys of the ALI-K1 discriminator trunk (cifar10-ssl and supervised
-    share it): arch, latent_dim, init, dropout_scale."""
+    share it): arch, latent_dim, init, dropout_scale, d_reading."""
     checks.one_of("arch", cfg.arch, ARCHS)
+    checks.one_of("d_reading", cfg.d_reading, D_READINGS)
     checks.non_negative(cfg, "latent_dim")
     checks.one_of("init", cfg.init, INITS)
     checks.within(cfg, "dropout_scale", 0, 1)
@@ -160,6 +167,12 @@ def error_pct(method: SSLMethod, images: np.ndarray, labels: np.ndarray,
 Builder = Callable[[Any, RunContext, Schedule, Track], SSLMethod]
 
 
+def setting_overrides(overrides: list[str]) -> list[str]:
+    """The --set items that change the setting: ``method=`` (svhn-ssl) picks the
+    table row instead, so runs of its methods group into one table."""
+    return [o for o in overrides if not o.startswith("method=")]
+
+
 def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder) -> list[dict]:
     """Train ``build``'s method through the one training entry, then record its
     validation and test error under ``method_name``."""
@@ -167,7 +180,8 @@ def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder)
     n_pool = len(data.x_train) - cfg.n_val
     track = _track(cfg, ctx)
     total = steps_for(cfg.epochs, cfg.steps, n_pool, cfg.batch_size)
-    schedule = Schedule(cfg.lr, cfg.beta1, cfg.beta2, total, int(round(total * cfg.decay_fraction)))
+    schedule = Schedule(cfg.lr, cfg.beta1, cfg.beta2, total, int(round(total * cfg.decay_fraction)),
+                        eps_in_sqrt=cfg.adam_eps == "in-sqrt")
     x_val, y_val = data.x_train[n_pool:], data.y_train[n_pool:]
 
     def callbacks_for(method: SSLMethod) -> tuple[Callback, ...]:
@@ -184,7 +198,7 @@ def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder)
     ctx.run_dir.update(train_seconds=round(time.perf_counter() - t0, 1))
     extra = {"label_split": track.label_split, "dataset_description": data.description,
              "train_steps": total,
-             "overrides": " ".join(ctx.run_dir.meta.get("overrides", []))}
+             "overrides": " ".join(setting_overrides(ctx.run_dir.meta.get("overrides", [])))}
 
     def evaluate() -> list[dict]:
         val = error_pct(method, x_val, y_val, ctx.device, cfg.eval_batch_size)

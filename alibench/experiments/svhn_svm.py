@@ -68,32 +68,41 @@ def check(cfg: SvhnSvmConfig, data: ImageData) -> None:
 
 
 def execute(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:
-    data = ctx.data
-    method = train_ali(cfg, ctx, data.unlabeled(cfg.unlabeled),
+    method = train_ali(cfg, ctx, ctx.data.unlabeled(cfg.unlabeled),
                        callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg,
                                                                mirror=ctx.tensorboard))
-    layers = parse_layers(cfg.feature_layers)
+    return evaluate_encoder(cfg, ctx, method, "ali")
+
+
+def evaluate_encoder(cfg: SvhnSvmConfig, ctx: RunContext, method, name: str) -> list[dict]:
+    """The SVM protocol on a trained method's encoder features (recorded as
+    ``name``), the raw-pixels row if asked, and the pictures if asked."""
+    data, layers = ctx.data, parse_layers(cfg.feature_layers)
     enc = method.nets.encoder
     # Features are computed inside their SVM stage, so a resumed run that finished one skips both.
-    feats = {"ali": lambda: [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)
-                             for x in (data.x_train, data.x_test)]}
+    feats = {name: lambda: [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)
+                            for x in (data.x_train, data.x_test)]}
     if cfg.raw_pixels:
         feats["raw-pixels"] = lambda: [pixel_features(data.x_train), pixel_features(data.x_test)]
     records = evaluate_features(cfg, ctx, feats)
     if cfg.figures:
-        records += ctx.stage("pictures", lambda: pictures(cfg, ctx, method))
+        records += ctx.stage("pictures", lambda: draw_pictures(cfg, ctx, method, name))
     return records
 
 
-def pictures(cfg: SvhnSvmConfig, ctx: RunContext, method=None) -> list[dict]:
+def draw_pictures(cfg: SvhnSvmConfig, ctx: RunContext, method, name: str) -> list[dict]:
     """The run's figures from its validation split (the last n_val training images)."""
-    if method is None:
-        method = build_ali_method(cfg, ctx.device)
-        restore(ctx.run_dir, method, ctx.device)
     val = Validation(ctx.data.x_train[-cfg.n_val:], None,
                      f"the last {cfg.n_val} images of {ctx.data.name}'s training split "
                      "(the SVM protocol's validation part)")
-    return write_figures(ctx, method, val, cfg, "ali", cfg.n_labels, cfg.eval_batch_size)
+    return write_figures(ctx, method, val, cfg, name, cfg.n_labels, cfg.eval_batch_size)
+
+
+def pictures(cfg: SvhnSvmConfig, ctx: RunContext, method=None) -> list[dict]:
+    if method is None:
+        method = build_ali_method(cfg, ctx.device)
+        restore(ctx.run_dir, method, ctx.device)
+    return draw_pictures(cfg, ctx, method, "ali")
 
 
 register(Experiment(

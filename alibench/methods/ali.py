@@ -20,7 +20,7 @@ import torch
 from ..models.ali import ALINets, sample_code
 from ..train.fastpath import FastPath
 from .base import adam, simultaneous_update
-from .losses import ali_losses, discriminator_accuracy
+from .losses import ali_losses, discriminator_accuracy, sigma_stats
 
 
 class ALI:
@@ -29,13 +29,16 @@ class ALI:
 
     def __init__(self, nets: ALINets, lr: float, beta1: float, beta2: float,
                  device: torch.device, stochastic_encoder: bool = True,
-                 fast: FastPath | None = None) -> None:
+                 fast: FastPath | None = None, train_decoder: bool = True) -> None:
         self.nets = nets
         self.device = device
         self.stochastic_encoder = stochastic_encoder
         fast = fast or FastPath(fused_adam=device.type == "cuda")
         self.precision = fast.autocast(device)
-        self.gen_params = list(nets.encoder.parameters()) + list(nets.decoder.parameters())
+        # train_decoder=False: the encoder alone plays against D (post-hoc inference
+        # for a trained, frozen Gx; methods.posthoc)
+        self.gen_params = list(nets.encoder.parameters()) + (
+            list(nets.decoder.parameters()) if train_decoder else [])
         self.disc_params = list(nets.discriminator.parameters())
         self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
         self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
@@ -57,8 +60,12 @@ class ALI:
         return self._encode(self.nets.encoder, x, y)
 
     def _encode(self, encoder, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self._code(encoder, x, y)[0]
+
+    def _code(self, encoder, x: torch.Tensor, y: torch.Tensor | None):
+        """(z, log σ): the code and the encoder's log σ, for the σ monitor."""
         mu, log_sigma = encoder(x, y) if y is not None else encoder(x)
-        return sample_code(mu, log_sigma, self.stochastic_encoder)
+        return sample_code(mu, log_sigma, self.stochastic_encoder), log_sigma
 
     def sample_prior(self, like: torch.Tensor) -> torch.Tensor:
         """z ~ N(0, I), shaped like the encoder's output."""
@@ -67,19 +74,27 @@ class ALI:
     def pair_logits(self, x: torch.Tensor, y: torch.Tensor | None = None,
                     nets: ALINets | None = None):
         """D's logits on encoder pairs and on decoder pairs, one batch each."""
+        return self._pair_logits(x, y, nets)[:2]
+
+    def _pair_logits(self, x: torch.Tensor, y: torch.Tensor | None, nets: ALINets | None):
+        """(ρ_q, ρ_p, log σ of the encoder on x)."""
         nets = nets or self.nets
-        z_hat = self._encode(nets.encoder, x, y)
+        z_hat, log_sigma = self._code(nets.encoder, x, y)
         z = self.sample_prior(z_hat)
         x_tilde = nets.decoder(z, y) if y is not None else nets.decoder(z)
         yy = None if y is None else torch.cat([y, y])
         logits = nets.discriminator(torch.cat([x, x_tilde]), torch.cat([z_hat, z]), yy)
-        return logits.split(x.shape[0])
+        rho_q, rho_p = logits.split(x.shape[0])
+        return rho_q, rho_p, log_sigma
 
     def train_step(self, batch: Any, step: int, nets: ALINets | None = None) -> dict[str, torch.Tensor]:
         x, y = batch if isinstance(batch, tuple) else (batch, None)
         with self.precision():
-            rho_q, rho_p = self.pair_logits(x, self.embed(y), nets)
+            rho_q, rho_p, log_sigma = self._pair_logits(x, self.embed(y), nets)
             loss_d, loss_g = ali_losses(rho_q.float(), rho_p.float())
         simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+        logs = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "acc_d": discriminator_accuracy(rho_q.detach(), rho_p.detach())}
+        if self.stochastic_encoder:   # a deterministic (BiGAN) encoder has no σ to watch
+            logs.update(sigma_stats(log_sigma))
+        return logs

@@ -32,6 +32,7 @@ from .losses import (
     kplus1_discriminator_losses,
     kplus1_generator_loss,
     real_logit,
+    sigma_stats,
 )
 
 
@@ -50,15 +51,16 @@ class ALIK1:
     def state(self) -> dict[str, Any]:
         return {**self.nets.modules(), "opt_g": self.opt_g, "opt_d": self.opt_d}
 
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, log σ): the code and the encoder's log σ, for the σ monitor."""
         mu, log_sigma = self.nets.encoder(x)
-        return sample_code(mu, log_sigma, self.stochastic_encoder)
+        return sample_code(mu, log_sigma, self.stochastic_encoder), log_sigma
 
     def train_step(self, batch: SSLBatch, step: int) -> dict[str, torch.Tensor]:
         self.schedule.apply(step, self.opt_d, self.opt_g)
         n_lab, n_unl = batch.x_lab.shape[0], batch.x_unl.shape[0]
         x_real = torch.cat([batch.x_lab, batch.x_unl])
-        z_hat = self._encode(x_real)
+        z_hat, log_sigma = self._encode(x_real)
         z = torch.randn(n_unl, *z_hat.shape[1:], device=z_hat.device, dtype=z_hat.dtype)
         x_tilde = self.nets.decoder(z)
         logits = self.nets.discriminator(torch.cat([x_real, x_tilde]), torch.cat([z_hat, z]))
@@ -69,9 +71,12 @@ class ALIK1:
         loss_g = kplus1_generator_loss(unl, gen)
         simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
         with torch.no_grad():
-            return {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
+            logs = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
                     "loss_g": loss_g.detach(), "err_lab": error_rate(lab, batch.y_lab),
                     "acc_d": discriminator_accuracy(real_logit(unl), real_logit(gen))}
+            if self.stochastic_encoder:
+                logs.update(sigma_stats(log_sigma))
+            return logs
 
     def class_logits(self, x: torch.Tensor) -> torch.Tensor:
         """K class logits of D(x, μ(x)) in eval mode."""

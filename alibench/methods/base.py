@@ -20,6 +20,33 @@ def adam(params, lr: float, beta1: float, beta2: float, device: torch.device,
     return opt
 
 
+class AdamEpsInSqrt(torch.optim.Optimizer):
+    """Adam as Salimans et al.'s released ``nn.adam_updates`` (improved-gan,
+    mnist_svhn_cifar10/nn.py) computes it: p ← p − lr · m̂ / √(v̂ + ε), ε = 1e-8,
+    with ε inside the square root; torch's Adam divides by √v̂ + ε. The two part
+    where v̂ is tiny (rarely updated or near-constant parameters)."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float], eps: float = 1e-8) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            (b1, b2), eps, lr = group["betas"], group["eps"], group["lr"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                state["step"] += 1
+                t = state["step"]
+                state["exp_avg"].lerp_(p.grad, 1 - b1)
+                state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                denom = (state["exp_avg_sq"] / (1 - b2 ** t)).add_(eps).sqrt_()
+                p.addcdiv_(state["exp_avg"], denom, value=-lr / (1 - b1 ** t))
+
+
 def _keep_implementation(opt: torch.optim.Optimizer):
     """A checkpoint restores its writer's fused/capturable flags with the state; a
     resumed run keeps the implementation it was built with, its step counters

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import adam, linear_decay, set_lr
+from .base import AdamEpsInSqrt, adam, linear_decay, set_lr
 
 
 @dataclass
@@ -31,8 +31,11 @@ class Schedule:
     beta2: float
     total_steps: int
     decay_steps: int
+    eps_in_sqrt: bool = False   # True: improved-gan's Adam, g / √(v̂ + 1e-8)
 
-    def optimizer(self, params, device: torch.device) -> torch.optim.Adam:
+    def optimizer(self, params, device: torch.device) -> torch.optim.Optimizer:
+        if self.eps_in_sqrt:
+            return AdamEpsInSqrt(params, self.lr, (self.beta1, self.beta2))
         return adam(params, self.lr, self.beta1, self.beta2, device)
 
     def apply(self, step: int, *optimizers: torch.optim.Optimizer) -> None:

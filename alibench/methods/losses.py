@@ -66,3 +66,16 @@ def feature_matching_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.T
 def error_rate(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Fraction of argmax predictions that miss the label."""
     return (logits.argmax(dim=1) != labels).float().mean()
+
+
+# σ below this counts as "deterministic" in the train log: the paper's claim that
+# stochastic encoders drift towards determinism is read off this fraction.
+SMALL_SIGMA = 0.01
+
+
+def sigma_stats(log_sigma: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The encoder's σ as 0-d tensors (no host sync): the mean log σ over codes
+    and batch, and the fraction of codes with σ < SMALL_SIGMA."""
+    log_sigma = log_sigma.detach().float()
+    return {"log_sigma_mean": log_sigma.mean(),
+            "sigma_small_frac": (log_sigma < torch.log(torch.tensor(SMALL_SIGMA))).float().mean()}

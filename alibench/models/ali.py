@@ -2,12 +2,24 @@
 
 Layer lists follow shared/PAPER.md (the appendix tables and the authors'
 released scripts). Choices PAPER.md leaves open, taken from the released code:
-only the first convolution of D(x) has a bias, D(z) has none (except Tiny
-ImageNet's), the joint network has biases; the encoder's last layer and the
+only the first convolution of D(x) has a bias (SVHN, CelebA, Tiny ImageNet;
+CIFAR10: see below), D(z) has none (except Tiny ImageNet's), the joint network
+has biases; the encoder's last layer and the
 decoder's output layer have biases (the decoder's one per position and
 channel, initialised to the log-odds of the mean training pixel). Batch norm
 in D sees encoder and decoder pairs as one concatenated batch, as in the
 released code.
+
+CIFAR10's D(x), from the final released ``experiments/ali_cifar10.py``
+(IshmaelBelghazi/ALI, commit 741808b, NUM_EPOCHS = 6475), is the default
+(``d_reading="released"``): every convolution has a bias (the sequence sets no
+``use_bias=False``) and it is untied, one per output position and map (Blocks'
+``Convolutional`` default ``tied_biases=False``); dropout 0.2 on conv1's input
+and 0.5 on conv2's input, on conv3's pre-maxout output and on conv5's input
+(``apply_dropout`` on ``layers[0]`` and ``layers[2::3]``). ``d_reading="table"``
+keeps the appendix table's reading: dropout 0.2 on the first input and 0.5 on
+every other, a tied bias on conv1 only (an earlier version of the script).
+D(z) and D(x, z) are the same in both readings.
 
 64×64 architectures, from the released scripts ``experiments/ali_celeba.py``
 and ``experiments/ali_tiny_imagenet.py`` (repository IshmaelBelghazi/ALI,
@@ -89,11 +101,23 @@ class ArchSpec:
     d_z: tuple = tuple(D_Z)
     d_joint: tuple = tuple(D_JOINT)
     d_z_bias: bool = False
+    # The released script's D(x) where it differs from the appendix table (CIFAR10):
+    # per layer (dropout before the conv, dropout on the conv's pre-maxout output),
+    # every conv with an untied (per-position) bias. Empty: the table's reading only.
+    released_d_x: tuple = ()
+
+
+# CIFAR10's D(x) in the released ali_cifar10.py (final version, 6,475 epochs):
+# dropout 0.2 on conv1's input, 0.5 on conv2's input, on conv3's pre-maxout output
+# and on conv5's input (its apply_dropout on x_discriminator.layers[0] and [2::3]).
+CIFAR10_RELEASED_D_X = ((0.2, 0.0), (0.5, 0.0), (0.0, 0.5), (0.0, 0.0), (0.5, 0.0))
+D_READINGS = ("released", "table")
 
 
 ARCHS = {
     "svhn": ArchSpec("svhn", 256, 0.01, False, 0.01, 0.2, 0.2),
-    "cifar10": ArchSpec("cifar10", 64, 0.1, True, 0.0, 0.2, 0.5),
+    "cifar10": ArchSpec("cifar10", 64, 0.1, True, 0.0, 0.2, 0.5,
+                        released_d_x=CIFAR10_RELEASED_D_X),
     "celeba": ArchSpec("celeba", 256, 0.02, False, 0.02, 0.2, 0.2, image_size=64,
                        encoder=tuple(CELEBA_ENCODER), decoder=tuple(CELEBA_DECODER),
                        d_x=tuple(CELEBA_ENCODER), d_z=(1024, 1024), d_joint=(2048, 2048)),
@@ -200,11 +224,28 @@ def _disc_stack(spec: ArchSpec, sizes, c_in: int, width: float, conv, first_bias
     return nn.Sequential(*layers), c_in
 
 
+def _released_x_stack(spec: ArchSpec, width: float) -> tuple[nn.Sequential, int]:
+    """CIFAR10's D(x) as the released script builds it: maxout layers, each conv
+    with an untied bias (Blocks' Convolutional default), dropout where the script
+    applies it (``spec.released_d_x``)."""
+    layers, c_in, size = [], 3, spec.image_size
+    for (k, s, c), (before, after) in zip(spec.d_x, spec.released_d_x):
+        maps, size = scaled(c, width, even=True), (size - k) // s + 1
+        if before:
+            layers.append(nn.Dropout(before))
+        layers += [nn.Conv2d(c_in, maps, k, s, bias=False), PositionBias((maps, size, size))]
+        if after:
+            layers.append(nn.Dropout(after))
+        layers.append(Maxout(2))
+        c_in = maps // 2
+    return nn.Sequential(*layers), c_in
+
+
 class Discriminator(nn.Module):
     """D(x, z) → ``n_out`` logits: D(x) and D(z) towers, joined by 1×1 convolutions."""
 
     def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
-                 n_out: int = 1, cond_dim: int = 0) -> None:
+                 n_out: int = 1, cond_dim: int = 0, reading: str = "released") -> None:
         super().__init__()
         latent_dim = latent_dim or spec.latent_dim
 
@@ -215,8 +256,12 @@ class Discriminator(nn.Module):
         def conv_1x1(c_in, c_out, size_index, bias):
             return nn.Conv2d(c_in, c_out, 1, bias=bias or spec.d_z_bias)
 
-        self.x_net, cx = _disc_stack(spec, [c for _, _, c in spec.d_x], 3, width, conv_x,
-                                     first_bias=True, batch_norm=True)
+        if reading == "released" and spec.released_d_x:
+            self.x_net, cx = _released_x_stack(spec, width)
+        else:
+            self.x_net, cx = _disc_stack(spec, [c for _, _, c in spec.d_x], 3, width, conv_x,
+                                         first_bias=True, batch_norm=True)
+        self.x_net_maps = cx
         self.z_net, cz = _disc_stack(spec, spec.d_z, latent_dim, width, conv_1x1,
                                      first_bias=False, batch_norm=False)
         joint, c_in = [], cx + cz + cond_dim
@@ -261,12 +306,44 @@ class ALINets:
 
 
 def build_ali(arch: str, width: float = 1.0, latent_dim: int = 0, n_out: int = 1,
-              cond_dim: int = 0) -> ALINets:
+              cond_dim: int = 0, d_reading: str = "released") -> ALINets:
+    """``d_reading``: "released" (the authors' script, the default) or "table" (the
+    appendix table's reading); they differ only for CIFAR10's D(x)."""
     spec = ARCHS[arch]
     latent = latent_dim or spec.latent_dim
     nets = ALINets(Encoder(spec, width, latent, cond_dim),
                    Decoder(spec, width, latent, cond_dim),
-                   Discriminator(spec, width, latent, n_out, cond_dim))
+                   Discriminator(spec, width, latent, n_out, cond_dim, d_reading))
     for net in nets.modules().values():
         init_paper(net)
     return nets
+
+
+class XDiscriminator(nn.Module):
+    """A GAN's D(x) → 1 logit, built from ALI's discriminator without its z part:
+    the D(x) tower, then the joint 1×1 layers on D(x)'s maps alone, then the
+    logit. The inference baselines (``methods.posthoc``) train ALI's decoder
+    against it, so that their generator and its critic match ALI's."""
+
+    def __init__(self, spec: ArchSpec, width: float = 1.0, reading: str = "released") -> None:
+        super().__init__()
+        full = Discriminator(spec, width, reading=reading)
+        self.x_net = full.x_net
+        c_in = full.x_net_maps
+        joint = []
+        for size in spec.d_joint:
+            maps = scaled(size, width, even=spec.maxout)
+            joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
+            joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
+            c_in = maps // 2 if spec.maxout else maps
+        self.joint = nn.Sequential(*joint)
+        self.head = nn.Sequential(nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.joint(self.x_net(x))).flatten(1)
+
+
+def build_gan_discriminator(arch: str, width: float = 1.0, d_reading: str = "released") -> XDiscriminator:
+    disc = XDiscriminator(ARCHS[arch], width, d_reading)
+    init_paper(disc)
+    return disc

@@ -23,6 +23,9 @@ data-dependent init: in one forward pass on a batch, each weight-normalised
 layer's scale and bias are set so that its pre-activations have mean 0 and
 standard deviation 1 (0.1 for the two output layers), see ``data_init``.
 
+SVHN (``FMDiscriminator(convs="svhn")``, their ``train_svhn_feature_matching.py``):
+the same layers with 64 / 128 maps instead of 96 / 192 (pooled features 128).
+
 ``width`` scales every hidden channel count (tiny CPU presets).
 """
 
@@ -40,6 +43,14 @@ D_CONVS = [  # (kernel, stride, padding, maps, dropout before it)
     (3, 1, 1, 96, 0.2), (3, 1, 1, 96, 0.0), (3, 2, 1, 96, 0.0),
     (3, 1, 1, 192, 0.5), (3, 1, 1, 192, 0.0), (3, 2, 1, 192, 0.0),
     (3, 1, 0, 192, 0.5), (1, 1, 0, 192, 0.0), (1, 1, 0, 192, 0.0)]
+# Their SVHN discriminator (mnist_svhn_cifar10/train_svhn_feature_matching.py,
+# commit 0fa06b5) is the same net, narrower: 64 maps where CIFAR10 has 96 and
+# 128 where it has 192 (the generator is the same).
+SVHN_D_CONVS = [
+    (3, 1, 1, 64, 0.2), (3, 1, 1, 64, 0.0), (3, 2, 1, 64, 0.0),
+    (3, 1, 1, 128, 0.5), (3, 1, 1, 128, 0.0), (3, 2, 1, 128, 0.0),
+    (3, 1, 0, 128, 0.5), (1, 1, 0, 128, 0.0), (1, 1, 0, 128, 0.0)]
+FM_DISCRIMINATORS = {"cifar10": D_CONVS, "svhn": SVHN_D_CONVS}
 NOISE_DIM = 100
 
 
@@ -63,10 +74,10 @@ def _bn_shift_only(bn: nn.Module) -> nn.Module:
 class FMDiscriminator(nn.Module):
     """x in [-1, 1] → K logits; ``features`` is the pooled layer feature matching uses."""
 
-    def __init__(self, width: float = 1.0, n_classes: int = 10) -> None:
+    def __init__(self, width: float = 1.0, n_classes: int = 10, convs: str = "cifar10") -> None:
         super().__init__()
         layers, c_in = [], 3
-        for k, s, p, maps, drop in D_CONVS:
+        for k, s, p, maps, drop in FM_DISCRIMINATORS[convs]:
             c_out = scaled(maps, width)
             if drop:
                 layers.append(nn.Dropout(drop))

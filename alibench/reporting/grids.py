@@ -67,12 +67,16 @@ def save_png(path: Path, image: np.ndarray) -> None:
 
 
 def save_curves(path: Path, log: list[dict], title: str = "") -> None:
-    """Losses and the discriminator's accuracy against the step, from train_log.jsonl."""
+    """Losses and the discriminator's accuracy against the step, from train_log.jsonl;
+    and, where the log has them, the encoder's mean log σ and fraction of σ < 0.01."""
     steps = [r["step"] for r in log]
     losses = sorted({k for r in log for k in r if k.startswith("loss")})
     accs = sorted({k for r in log for k in r if k.startswith("acc")})
+    has_sigma = any("log_sigma_mean" in r for r in log)
     plt = _pyplot()
-    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3 if has_sigma else 2, figsize=(15 if has_sigma else 10, 3.6),
+                             constrained_layout=True)
+    ax_l, ax_a = axes[0], axes[1]
     for key in losses:
         ax_l.plot(steps, [r.get(key, np.nan) for r in log], label=key)
     ax_l.set(xlabel="step", ylabel="loss", title="losses")
@@ -80,13 +84,28 @@ def save_curves(path: Path, log: list[dict], title: str = "") -> None:
         ax_a.plot(steps, [r.get(key, np.nan) for r in log], label=key)
     ax_a.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (0.5)")
     ax_a.set(xlabel="step", ylabel="accuracy", title="discriminator accuracy", ylim=(0, 1.02))
-    for ax in (ax_l, ax_a):
+    if has_sigma:
+        _sigma_panel(axes[2], steps, log)
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), mode="wb")
     plt.close(fig)
+
+
+def _sigma_panel(ax, steps: list[int], log: list[dict]) -> None:
+    """The encoder's mean log σ (left axis) and fraction of codes with σ < 0.01
+    (right axis): a stochastic encoder turning deterministic shows as the first
+    falling and the second rising towards 1."""
+    ax.plot(steps, [r.get("log_sigma_mean", np.nan) for r in log], color="C0", label="log_sigma_mean")
+    ax.set(xlabel="step", ylabel="mean log σ", title="encoder σ")
+    right = ax.twinx()
+    right.plot(steps, [r.get("sigma_small_frac", np.nan) for r in log], color="C3",
+               linestyle="--", label="sigma_small_frac (σ < 0.01)")
+    right.set(ylabel="fraction σ < 0.01", ylim=(-0.02, 1.02))
+    right.legend(fontsize=8, loc="lower right")
 
 
 def save_labelled_grid(path: Path, image: np.ndarray, size: tuple[int, int],

@@ -15,7 +15,8 @@ CAPTIONS = {
     "interpolations.png": "Latent interpolations: per row, two validation images at the ends; "
                           "between them, Gx of z interpolated linearly between their codes.",
     "conditional.png": "Conditional generation: each row one fixed z, each column one y.",
-    "curves.png": "Training curves from train_log.jsonl: losses, and D's accuracy (0.5 = fooled).",
+    "curves.png": ("Training curves from train_log.jsonl: losses, D's accuracy (0.5 = fooled) "
+                   "and, for a stochastic encoder, its mean log σ and fraction of σ < 0.01."),
 }
 METRIC_COLUMNS = ["method", "metric", "value", "n_labels", "std_over_draws", "n_draws", "best_c",
                   "feature_dim", "n_images", "encoder", "mse_of_mean_image"]
