@@ -28,6 +28,11 @@ class Experiment:
     # pictures(cfg, ctx, method): draw the run's figures; method None = rebuild it from the
     # run's checkpoint (the ``figures`` tool). None: the experiment draws no pictures.
     pictures: Callable[[Any, Any, Any], Any] | None = None
+    # make_data(cfg): the data of an experiment that generates its own (the toy
+    # mixture) instead of loading an image set through ``data.load_dataset``.
+    make_data: Callable[[Any], Any] | None = None
+    # report(records): the text a launch prints at its end (default: the error-rate table).
+    report: Callable[[list[dict]], str] | None = None
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
