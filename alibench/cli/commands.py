@@ -21,7 +21,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from ..reporting import paper_tables, tables
+    from ..reporting import mixture_tables, paper_tables, tables
     root = Path(args.runs)
     if not root.exists():
         raise UserError(f"no runs directory {root}; run an experiment first or pass --runs DIR")
@@ -33,6 +33,8 @@ def _tables(args: argparse.Namespace) -> int:
     if args.layout in ("all", "paper"):
         for t in paper_tables.build(records, args.metric, sum(skipped.values())):
             texts[t.slug] = paper_tables.render(t, args.format)
+        for m in mixture_tables.build(records):   # the toy's own measures, not error rates
+            texts[m.slug] = mixture_tables.render(m, args.format)
     text = "\n\n".join(t.rstrip("\n") for t in texts.values())
     if args.output:
         _write(args.output, text + "\n")

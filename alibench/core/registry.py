@@ -32,6 +32,11 @@ class Experiment:
     # its config and run.json's dataset summary alone (``load_run``, ``export``). None: the
     # experiment's runs cannot be loaded that way.
     model: Callable[[Any, Mapping[str, Any], Any], Any] | None = None
+    # make_data(cfg): the data of an experiment that generates its own (the toy
+    # mixture) instead of loading an image set through ``data.load_dataset``.
+    make_data: Callable[[Any], Any] | None = None
+    # report(records): the text a launch prints at its end (default: the error-rate table).
+    report: Callable[[list[dict]], str] | None = None
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}

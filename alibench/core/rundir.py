@@ -27,6 +27,7 @@ METRICS_FILE = "metrics.jsonl"
 TRAIN_LOG = "train_log.jsonl"
 CHECKPOINT = "checkpoint.pt"
 LOCK_FILE = ".run.lock"
+PHASE_FILE = "phase.json"
 
 
 def now() -> str:
@@ -47,6 +48,8 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 class RunDir:
+    meta_file = RUN_FILE
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock: FileLock | None = None
@@ -107,10 +110,10 @@ class RunDir:
 
     @property
     def meta(self) -> dict[str, Any]:
-        return json.loads((self.path / RUN_FILE).read_text())
+        return json.loads((self.path / self.meta_file).read_text())
 
     def update(self, **fields: Any) -> None:
-        atomic_write_json(self.path / RUN_FILE, {**self.meta, **fields})
+        atomic_write_json(self.path / self.meta_file, {**self.meta, **fields})
 
     def set_state(self, state: str, message: str | None = None) -> None:
         assert state in STATES, state
@@ -173,6 +176,21 @@ class RunDir:
     @property
     def checkpoint_path(self) -> Path:
         return self.path / CHECKPOINT
+
+
+class PhaseDir(RunDir):
+    """One training phase inside a run (an experiment that trains several models in
+    turn): its own ``phase.json``, train log and checkpoint, under the run's lock.
+    Not a run itself: ``find_runs`` and the tables never see it."""
+    meta_file = PHASE_FILE
+
+    @classmethod
+    def ensure(cls, path: Path, name: str) -> "PhaseDir":
+        phase = cls(path)
+        if not (phase.path / PHASE_FILE).is_file():
+            phase.path.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(phase.path / PHASE_FILE, {"phase": name, "created": now()})
+        return phase
 
 
 def _process() -> dict[str, Any]:

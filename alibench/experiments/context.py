@@ -68,8 +68,12 @@ class RunContext:
         return records
 
 
-def load_data(cfg: Any, data_dir: Path | None, download: bool = False) -> ImageData:
-    """The data a config names (with SVHN's extra split when it trains on it)."""
+def load_data(cfg: Any, data_dir: Path | None, download: bool = False,
+              exp: Experiment | None = None) -> ImageData:
+    """The data a config names (with SVHN's extra split when it trains on it), or
+    what the experiment generates itself."""
+    if exp is not None and exp.make_data is not None:
+        return exp.make_data(cfg)
     return load_dataset(cfg.data, data_dir, download,
                         with_extra="extra" in getattr(cfg, "unlabeled", ""))
 
@@ -89,7 +93,7 @@ def reopen(exp: Experiment, run_dir: RunDir, data_dir: Path | None, device_name:
     meta = run_dir.meta
     device = hardware.resolve_device(device_name)
     data_dir = data_dir or (Path(meta["data_dir"]) if meta.get("data_dir") else None)
-    data = load_data(cfg, data_dir)
+    data = load_data(cfg, data_dir, exp=exp)
     ctx = RunContext(exp, run_dir, data, device, int(meta["seed"]), meta["preset"],
                      hardware.describe(device), resumed=resumed)
     return cfg, ctx

@@ -151,7 +151,7 @@ def run_experiment(exp: Experiment, req: RunRequest) -> int:
 
 def _run_all(exp: Experiment, req: RunRequest, cfgs, preset, seeds, resumed, env) -> int:
     device = env.device if env else hardware.resolve_device(req.device)
-    data = load_data(cfgs[0], req.data_dir, req.download)
+    data = load_data(cfgs[0], req.data_dir, req.download, exp)
     for cfg in cfgs:              # every refusal happens before any directory is made
         if exp.check is not None:
             exp.check(cfg, data)
@@ -185,7 +185,11 @@ def _run_all(exp: Experiment, req: RunRequest, cfgs, preset, seeds, resumed, env
     if not main:
         return 0
     summary = tables.summarize(pd.DataFrame(records))
-    if not summary.empty:     # picture-only experiments have no error rates to tabulate
+    text = exp.report(records) if exp.report is not None else ""
+    if text:
+        print()
+        print(text)
+    elif not summary.empty:     # picture-only experiments have no error rates to tabulate
         print()
         print(tables.render(tables.display(summary)))
     if not data.full:
