@@ -44,7 +44,7 @@ from ..core import hardware
 from ..core.errors import UserError
 from ..core.files import atomic_write_text
 from ..train.fastpath import SWITCHES, resolve
-from .train_step import PAPER_STEPS, train_bench
+from .train_step import train_bench
 
 DATA_DIR = Path("gpu_data")
 TRAIN_PER_CLASS = 3000          # 30,000 train images: ~31 MiB, + ~9 MiB test

@@ -80,11 +80,17 @@ FIELD_RULES = {
     # sizes and counts (at least 1), and the learning rate
     **dict.fromkeys(("batch_size", "eval_batch_size", "init_batch", "log_every", "checkpoint_every",
                      "grid_rows", "grid_cols", "interp_pairs", "interp_steps", "n_c", "n_labels",
-                     "n_test_draws", "svm_max_iter", "noise_dim", "nz", "lr"), "positive"),
+                     "n_test_draws", "svm_max_iter", "noise_dim", "nz", "lr",
+                     # the toy mixture's sizes, scales and search ranges
+                     "n_train", "n_held", "n_samples", "mixture_std", "vae_x_std", "init_std",
+                     "init_std_min", "init_std_max", "lr_min", "lr_max", "gen_hidden",
+                     "disc_hidden", "maxout_pieces"), "positive"),
     # 0 means "off", "derived" or "the default" for these
     **dict.fromkeys(("steps", "epochs", "latent_dim", "embed_dim", "n_val", "n_val_draws",
-                     "eval_every", "sample_every", "weight_decay", "unlabeled_weight"), "non_negative"),
-    "beta1": "probability", "beta2": "probability",
+                     "eval_every", "sample_every", "weight_decay", "unlabeled_weight",
+                     "fidelity_samples", "inference_epochs", "inference_steps", "steps_after",
+                     "steps_vae", "data_seed"), "non_negative"),
+    **dict.fromkeys(("beta1", "beta2", "beta1_min", "beta1_max"), "probability"),
     "decay_fraction": "fraction", "dropout_scale": "fraction",
     "width": "width",
     "log_c_min": "finite", "log_c_max": "finite",   # exponents of C: any finite value
