@@ -14,7 +14,13 @@ from ..core.errors import UserError
 from ..core.files import atomic_write_json
 from ..data import ImageData
 from ..evaluation.splits import LabelDraws, check_feasible, per_class, shared_draws
-from ..evaluation.svm import SOLVERS, ResumableSolver, SvmSettings, make_solver, run_protocol
+from ..evaluation.svm import (
+    SOLVERS,
+    ResumableSolver,
+    SvmSettings,
+    make_solver,
+    run_protocol,
+)
 from .ali_training import check_train_images
 from .context import RunContext
 
