@@ -22,12 +22,14 @@ AUTO = {k: "auto" for k in SWITCHES}
 def test_auto_is_bf16_channels_last_on_a_bf16_cpu_and_everything_on_cuda(monkeypatch):
     native = fastpath.cpu_bf16_native()
     cpu = torch.device("cpu")
-    assert resolve(AUTO, cpu) == FastPath(amp_bf16=native, channels_last=native, load_threads=True)
+    # load_threads is opt-in: auto never makes the arithmetic depend on the machine's load
+    assert resolve(AUTO, cpu) == FastPath(amp_bf16=native, channels_last=native)
     monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: True)
-    assert resolve(AUTO, cpu) == FastPath(amp_bf16=True, channels_last=True, load_threads=True)
-    assert resolve({**AUTO, "amp_bf16": "off", "load_threads": "off"}, cpu) == FastPath(channels_last=True)
+    assert resolve(AUTO, cpu) == FastPath(amp_bf16=True, channels_last=True)
+    assert resolve({**AUTO, "amp_bf16": "off"}, cpu) == FastPath(channels_last=True)
+    assert resolve({**AUTO, "load_threads": "on"}, cpu).load_threads
     monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: False)   # bf16 emulated: float32
-    assert resolve(AUTO, cpu) == FastPath(load_threads=True)
+    assert resolve(AUTO, cpu) == FastPath()
     on = resolve(AUTO, torch.device("cuda"))
     assert on == FastPath(True, True, True, True, True, True)
     assert not resolve(AUTO, torch.device("cuda"), distributed=True).cuda_graphs

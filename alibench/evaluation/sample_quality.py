@@ -54,10 +54,11 @@ def parse_metrics(text: str) -> tuple[str, ...]:
 def check_settings(weights: str, expected_sha: str, metrics: str) -> str:
     """Refuse unusable settings before a run starts; the file's full sha256 ('' when off)."""
     parse_metrics(metrics)
-    if not weights:
-        return ""
+    # checked even without a weights file: a bad value is refused wherever it is set
     if not re.fullmatch(r"[0-9a-f]{8,64}", expected_sha):
         raise UserError(f"inception_sha256 must be 8 to 64 lower-case hex digits, got {expected_sha!r}")
+    if not weights:
+        return ""
     try:
         import torch_fidelity  # noqa: F401
     except ImportError:

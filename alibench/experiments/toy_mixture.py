@@ -92,7 +92,7 @@ class ToyMixtureConfig:
     def method_list(self) -> list[str]:
         names = [m.strip() for m in self.methods.split(",") if m.strip()]
         for m in names:
-            checks.one_of("method", m, METHODS)
+            checks.one_of("method in methods", m, METHODS)
         if not names:
             raise UserError(f"methods is empty; choose from {', '.join(METHODS)}")
         return [m for m in METHODS if m in names]

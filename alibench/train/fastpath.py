@@ -25,9 +25,10 @@ has the measurements behind this; ``paper`` presets set ``amp_bf16=off``):
   core), unless OMP_NUM_THREADS is set. On the shared 2-core machine two OpenMP
   threads that must meet at every barrier, while other jobs hold the cores,
   ran a step ~12× slower than one thread (docs/performance.md); on an idle
-  machine it keeps torch's default (all cores).
+  machine it keeps torch's default (all cores). Opt-in (``on``): ``auto`` keeps
+  it off, so a run's numbers never depend on the machine's load.
 
-"Eager float32" (every switch off: ``--set amp_bf16=off channels_last=off load_threads=off`` on
+"Eager float32" (every switch off: ``--set amp_bf16=off channels_last=off`` on
 the CPU) is PyTorch's default, under which cuDNN
 may run float32 convolutions on TF32 tensor cores.
 
@@ -100,7 +101,9 @@ def auto_values(device: torch.device, distributed: bool = False) -> dict[str, bo
     if device.type == "cuda":
         return {k: k != "load_threads" and not (k == "cuda_graphs" and distributed) for k in SWITCHES}
     bf16 = cpu_bf16_native()
-    return {k: k == "load_threads" or (bf16 and k in ("amp_bf16", "channels_last")) for k in SWITCHES}
+    # load_threads stays opt-in: a thread count read off the machine's load would make a
+    # run's arithmetic (and so its numbers) depend on what else was running.
+    return {k: bf16 and k in ("amp_bf16", "channels_last") for k in SWITCHES}
 
 
 def load_aware_threads() -> int:
