@@ -92,7 +92,8 @@ class ToyMixtureConfig:
     def method_list(self) -> list[str]:
         names = [m.strip() for m in self.methods.split(",") if m.strip()]
         for m in names:
-            checks.one_of("method in methods", m, METHODS)
+            if m not in METHODS:
+                raise UserError(f"unknown method '{m}' in methods; valid: {', '.join(METHODS)}")
         if not names:
             raise UserError(f"methods is empty; choose from {', '.join(METHODS)}")
         return [m for m in METHODS if m in names]
