@@ -232,6 +232,8 @@ def test_cli_runs_every_method_writes_figure_metrics_and_table(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (run,) = [p for p in out.iterdir() if p.is_dir()]
     assert (run / "mixture.png").stat().st_size > 10_000
+    report = (run / "report.md").read_text()
+    assert "## Measures" in report and "modes_covered" in report and "acc_d" in report
     recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     got = {(r["method"], r["metric"]) for r in recs}
     for m in ("ali", "gan", "gan-inverse", "gan-posthoc", "vae"):

@@ -41,6 +41,7 @@ from ..methods.mixture import Hyper, InverseMapping, MixtureALI, MixtureGAN, Mix
 from ..models import mixture as nets
 from ..reporting import paper
 from ..reporting.mixture_figure import write_mixture_figure
+from ..reporting.mixture_report import write_mixture_report
 from ..reporting.mixture_tables import render_run_summary
 from ..train.entry import fit
 from ..train.fastpath import resolve, switch_values
@@ -268,13 +269,14 @@ def execute(cfg: ToyMixtureConfig, ctx: RunContext) -> list[dict]:
     hp = draw_hyper(cfg, ctx.seed)
     ctx.run_dir.update(hyper=asdict(hp))
     frozen_gx = load_base_gan(cfg, hp, ctx.device) if cfg.base_gan else None
-    records, arrays = [], {}
+    records, arrays, logs = [], {}, {}
     for method in cfg.method_list():
         trained = train_method(method, cfg, hp, ctx, frozen_gx)
         if method == "gan" and not cfg.base_gan:
             frozen_gx = trained.gx
         out = measure(method, trained, cfg, ctx)
-        records += record(ctx, method, out, hp, _phase(ctx, method).run_dir.train_log())
+        logs[method] = _phase(ctx, method).run_dir.train_log()
+        records += record(ctx, method, out, hp, logs[method])
         arrays[method] = out.arrays
         if out.collapsed:
             print(f"note: {method} seed {ctx.seed} collapsed: its samples cover "
@@ -284,6 +286,7 @@ def execute(cfg: ToyMixtureConfig, ctx: RunContext) -> list[dict]:
                  f"init std {hp.init_std:.3g}")
         write_mixture_figure(ctx.run_dir.path / FIGURE, arrays, ctx.data.x_held, ctx.data.y_held,
                              len(ctx.data.means), title)
+    write_mixture_report(ctx.run_dir, logs, FIGURE if cfg.figure else None)
     return records
 
 
