@@ -241,6 +241,18 @@ def _released_x_stack(spec: ArchSpec, width: float) -> tuple[nn.Sequential, int]
     return nn.Sequential(*layers), c_in
 
 
+def _joint_stack(spec, width: float, c_in: int) -> tuple[nn.Sequential, int]:
+    """D's joint 1×1 layers (dropout, conv, maxout or leaky ReLU) on ``c_in``
+    input maps; returns the stack and its output maps."""
+    joint = []
+    for size in spec.d_joint:
+        maps = scaled(size, width, even=spec.maxout)
+        joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
+        joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
+        c_in = maps // 2 if spec.maxout else maps
+    return nn.Sequential(*joint), c_in
+
+
 class Discriminator(nn.Module):
     """D(x, z) → ``n_out`` logits: D(x) and D(z) towers, joined by 1×1 convolutions."""
 
@@ -264,13 +276,7 @@ class Discriminator(nn.Module):
         self.x_net_maps = cx
         self.z_net, cz = _disc_stack(spec, spec.d_z, latent_dim, width, conv_1x1,
                                      first_bias=False, batch_norm=False)
-        joint, c_in = [], cx + cz + cond_dim
-        for size in spec.d_joint:
-            maps = scaled(size, width, even=spec.maxout)
-            joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
-            joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
-            c_in = maps // 2 if spec.maxout else maps
-        self.joint = nn.Sequential(*joint)
+        self.joint, c_in = _joint_stack(spec, width, cx + cz + cond_dim)
         self.head = nn.Sequential(nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, n_out, 1))
         self.cond_dim = cond_dim
         self.feature_dim = c_in
@@ -329,14 +335,7 @@ class XDiscriminator(nn.Module):
         super().__init__()
         full = Discriminator(spec, width, reading=reading)
         self.x_net = full.x_net
-        c_in = full.x_net_maps
-        joint = []
-        for size in spec.d_joint:
-            maps = scaled(size, width, even=spec.maxout)
-            joint += [nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, maps, 1)]
-            joint.append(Maxout(2) if spec.maxout else nn.LeakyReLU(spec.disc_slope))
-            c_in = maps // 2 if spec.maxout else maps
-        self.joint = nn.Sequential(*joint)
+        self.joint, c_in = _joint_stack(spec, width, full.x_net_maps)
         self.head = nn.Sequential(nn.Dropout(spec.dropout_rest), nn.Conv2d(c_in, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
