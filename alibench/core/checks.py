@@ -84,12 +84,12 @@ FIELD_RULES = {
                      # the toy mixture's sizes, scales and search ranges
                      "n_train", "n_held", "n_samples", "mixture_std", "vae_x_std", "init_std",
                      "init_std_min", "init_std_max", "lr_min", "lr_max", "gen_hidden",
-                     "disc_hidden", "maxout_pieces"), "positive"),
+                     "disc_hidden", "maxout_pieces", "d_lr_scale"), "positive"),
     # 0 means "off", "derived" or "the default" for these
     **dict.fromkeys(("steps", "epochs", "latent_dim", "embed_dim", "n_val", "n_val_draws",
                      "eval_every", "sample_every", "weight_decay", "unlabeled_weight",
                      "fidelity_samples", "inference_epochs", "inference_steps", "steps_after",
-                     "steps_vae", "data_seed"), "non_negative"),
+                     "steps_vae", "data_seed", "keep_checkpoints_every"), "non_negative"),
     **dict.fromkeys(("beta1", "beta2", "beta1_min", "beta1_max"), "probability"),
     "decay_fraction": "fraction", "dropout_scale": "fraction",
     "width": "width",

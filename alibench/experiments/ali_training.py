@@ -13,6 +13,7 @@ from ..core import checks
 from ..core.errors import UserError
 from ..data import ImageData
 from ..methods.ali import ALI
+from ..methods.augment import parse_policy
 from ..models.ali import ARCHS, D_READINGS, ALINets, build_ali
 from ..train import fastpath, tensorboard
 from ..train.entry import fit_on_images
@@ -36,6 +37,11 @@ class ALITrainConfig:
     steps: int = 0                    # 0: derived from epochs
     log_every: int = 100
     checkpoint_every: int = 5000
+    keep_checkpoints_every: int = 0   # > 0: keep a checkpoint copy every N steps (for `curve`)
+    # demo deviations (docs/demo.md); the paper's values are the defaults
+    init_std: float = 0.01            # weights N(0, init_std²)
+    d_lr_scale: float = 1.0           # D's learning rate = lr × d_lr_scale
+    augment: str = ""                 # DiffAugment of D's x inputs: comma list of color,translation,cutout
     # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
     # on a CPU with native bf16 (docs/performance.md)
     amp_bf16: str = "auto"
@@ -53,6 +59,7 @@ class ALITrainConfig:
         checks.one_of("d_reading", self.d_reading, D_READINGS)
         checks.schedule(self)
         checks.non_negative(self, "latent_dim")
+        parse_policy(self.augment)
         fastpath.check_switches(fastpath.switch_values(self))
         if self.tensorboard:
             tensorboard.check_available()
@@ -83,7 +90,8 @@ def build_nets(cfg: ALITrainConfig, device: torch.device, images: np.ndarray | N
                cond_dim: int = 0) -> ALINets:
     """ALI's networks as the config says, untrained, on ``device`` (the decoder's
     output bias from ``images``' mean if given)."""
-    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, cond_dim=cond_dim, d_reading=cfg.d_reading)
+    nets = build_ali(cfg.arch, cfg.width, cfg.latent_dim, cond_dim=cond_dim, d_reading=cfg.d_reading,
+                     init_std=cfg.init_std)
     if images is not None:
         nets.decoder.init_output_bias(mean_image(images))
     for net in nets.modules().values():
@@ -95,7 +103,8 @@ def build_ali_method(cfg: ALITrainConfig, device: torch.device,
                      images: np.ndarray | None = None, fast: fastpath.FastPath | None = None) -> ALI:
     """ALI as the config says, untrained; ``fast`` is the resolved fast path (None: plain eager)."""
     nets = build_nets(cfg, device, images)
-    return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast)
+    return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast,
+               d_lr_scale=cfg.d_lr_scale, augment_policy=parse_policy(cfg.augment))
 
 
 def resolve_fast_path(cfg: ALITrainConfig, ctx: RunContext, conditional: bool = False) -> fastpath.FastPath:

@@ -19,6 +19,7 @@ import torch
 
 from ..models.ali import ALINets, sample_code
 from ..train.fastpath import FastPath
+from .augment import augment
 from .base import adam, simultaneous_update
 from .losses import ali_losses, discriminator_accuracy, sigma_stats
 
@@ -29,8 +30,11 @@ class ALI:
 
     def __init__(self, nets: ALINets, lr: float, beta1: float, beta2: float,
                  device: torch.device, stochastic_encoder: bool = True,
-                 fast: FastPath | None = None, train_decoder: bool = True) -> None:
+                 fast: FastPath | None = None, train_decoder: bool = True, *,
+                 d_lr_scale: float = 1.0, augment_policy: tuple[str, ...] = ()) -> None:
         self.nets = nets
+        # demo deviations (ALITrainConfig; the paper: 1.0 and none)
+        self.augment_policy = augment_policy
         self.device = device
         self.stochastic_encoder = stochastic_encoder
         fast = fast or FastPath(fused_adam=device.type == "cuda")
@@ -41,7 +45,8 @@ class ALI:
             list(nets.decoder.parameters()) if train_decoder else [])
         self.disc_params = list(nets.discriminator.parameters())
         self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
-        self.opt_d = adam(self.disc_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
+        self.opt_d = adam(self.disc_params, lr * d_lr_scale, beta1, beta2, device, fast.fused_adam,
+                          fast.cuda_graphs)
 
     @property
     def train_nets(self) -> ALINets:
@@ -83,7 +88,10 @@ class ALI:
         z = self.sample_prior(z_hat)
         x_tilde = nets.decoder(z, y) if y is not None else nets.decoder(z)
         yy = None if y is None else torch.cat([y, y])
-        logits = nets.discriminator(torch.cat([x, x_tilde]), torch.cat([z_hat, z]), yy)
+        xs = torch.cat([x, x_tilde])
+        if self.augment_policy:    # the same transformation family on real and generated x
+            xs = augment(xs, self.augment_policy)
+        logits = nets.discriminator(xs, torch.cat([z_hat, z]), yy)
         rho_q, rho_p = logits.split(x.shape[0])
         return rho_q, rho_p, log_sigma
 

@@ -312,16 +312,17 @@ class ALINets:
 
 
 def build_ali(arch: str, width: float = 1.0, latent_dim: int = 0, n_out: int = 1,
-              cond_dim: int = 0, d_reading: str = "released") -> ALINets:
+              cond_dim: int = 0, d_reading: str = "released", init_std: float = 0.01) -> ALINets:
     """``d_reading``: "released" (the authors' script, the default) or "table" (the
-    appendix table's reading); they differ only for CIFAR10's D(x)."""
+    appendix table's reading); they differ only for CIFAR10's D(x). ``init_std``:
+    the weights' N(0, std²) (the paper's 0.01)."""
     spec = ARCHS[arch]
     latent = latent_dim or spec.latent_dim
     nets = ALINets(Encoder(spec, width, latent, cond_dim),
                    Decoder(spec, width, latent, cond_dim),
                    Discriminator(spec, width, latent, n_out, cond_dim, d_reading))
     for net in nets.modules().values():
-        init_paper(net)
+        init_paper(net, init_std)
     return nets
 
 

@@ -86,8 +86,9 @@ def fit_on_images(where: Where, build: Callable[[], M], images: np.ndarray, cfg:
                   channels_last: bool = False, labels: np.ndarray | None = None,
                   **kwargs: Any) -> M:
     """``fit`` over seeded epochs of ``images``; ``cfg`` gives batch_size, epochs,
-    steps, log_every and checkpoint_every."""
+    steps, log_every, checkpoint_every and, if it has one, keep_checkpoints_every."""
     total = steps_for(cfg.epochs, cfg.steps, len(images), cfg.batch_size)
-    settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"{name} seed {where.seed}")
+    settings = LoopSettings(total, cfg.log_every, cfg.checkpoint_every, desc=f"{name} seed {where.seed}",
+                            keep_every=getattr(cfg, "keep_checkpoints_every", 0))
     batches = epoch_batches(where, images, cfg.batch_size, channels_last=channels_last, labels=labels)
     return fit(where, build, batches, settings, train_images=len(images), **kwargs)

@@ -21,8 +21,10 @@ from tqdm import tqdm
 
 from ..core import checkpoint, faults
 from ..core import signals as stop
-from ..core.files import atomic_write_text
+from ..core.files import atomic_write, atomic_write_text
 from ..core.rundir import TRAIN_LOG, RunDir
+
+KEPT_DIR = "checkpoints"   # RunDir/checkpoints/step_XXXXXXXX.pt: kept copies (keep_every)
 
 
 class Method(Protocol):
@@ -54,6 +56,7 @@ class LoopSettings:
     log_every: int = 100
     checkpoint_every: int = 5000
     desc: str = "train"
+    keep_every: int = 0       # > 0: also keep a copy every keep_every steps (RUN/checkpoints/)
 
 
 class _Window:
@@ -151,6 +154,15 @@ def _save(run: RunDir, step: int, method: Method, window: _Window) -> None:
     checkpoint.save(run.checkpoint_path, step, state, extra={"log_window": window.state_dict()})
 
 
+def _keep(run: RunDir, step: int) -> None:
+    """A copy of the checkpoint just saved, for evaluating a run along its way
+    (``alibench.run curve``); the copy is written atomically like the original."""
+    kept = run.path / KEPT_DIR / f"step_{step:08d}.pt"
+    kept.parent.mkdir(exist_ok=True)
+    data = run.checkpoint_path.read_bytes()
+    atomic_write(kept, lambda f: f.write(data), mode="wb")
+
+
 def train(method: Method, next_batch: Callable[[int], Any], settings: LoopSettings, run: RunDir,
           start_step: int = 0, on_log: Callable[[int, dict], None] | None = None,
           callbacks: tuple[Callback, ...] = ()) -> None:
@@ -172,8 +184,11 @@ def train(method: Method, next_batch: Callable[[int], Any], settings: LoopSettin
                 if done % cb.every == 0 or done == total:
                     cb.fn(done)
             sig = stop.requested()
-            if done % settings.checkpoint_every == 0 or done == total or sig:
+            keep = settings.keep_every > 0 and done % settings.keep_every == 0
+            if done % settings.checkpoint_every == 0 or done == total or sig or keep:
                 _save(run, done, method, window)
+            if keep:
+                _keep(run, done)
             if sig:
                 raise stop.Stopped(sig, done)
             bar.update(1)
