@@ -103,6 +103,24 @@ def with_population_bn(net: nn.Module, images: np.ndarray, device: torch.device)
 
 
 @torch.no_grad()
+def calibrate_encoder_bn(encoder: Encoder, images: np.ndarray, device: torch.device,
+                         batch_size: int = 500) -> Encoder:
+    """A copy of ``encoder`` in inference mode whose batch-norm statistics are the
+    average of per-batch statistics over ``images`` (uint8 NHWC, fed in [0, 1]):
+    for an untrained encoder, whose running statistics were never updated, so that
+    its features are those of the architecture and its random weights alone."""
+    enc = copy.deepcopy(encoder)
+    for m in enc.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None   # cumulative average over the batches below
+    enc.train()
+    for start in range(0, len(images), batch_size):
+        enc(_model_input(images[start:start + batch_size], device, False))
+    return enc.eval()
+
+
+@torch.no_grad()
 def discriminator_features(disc: nn.Module, images: np.ndarray, device: torch.device,
                            batch_size: int = 500) -> np.ndarray:
     """(N, D) float32 ``disc.features`` of uint8 NHWC ``images`` fed in [−1, 1];

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import torch
+
 from ..core.registry import Experiment, register
 from ..data import ImageData
-from ..evaluation.features import encoder_features, parse_layers, pixel_features
+from ..evaluation.features import calibrate_encoder_bn, encoder_features, parse_layers, pixel_features
 from ..reporting import paper
 from ..reporting.figures import (
     FigureConfig,
@@ -20,7 +23,7 @@ from ..reporting.figures import (
     sample_callbacks,
     write_figures,
 )
-from .ali_training import ALITrainConfig, build_ali_method, check_arch_fits, train_ali
+from .ali_training import ALITrainConfig, build_ali_method, build_nets, check_arch_fits, train_ali
 from .context import RunContext
 from .svm_track import SvmProtocolConfig, check_protocol, evaluate_features
 
@@ -30,6 +33,9 @@ class SvmConfig(SvmProtocolConfig):
     """The protocol plus ALI's feature choice and the raw-pixels sanity row."""
     feature_layers: str = "mu,bn4,bn5,bn6"
     raw_pixels: bool = True
+    # the control that tells learning from architecture: the same encoder, untrained
+    # (the run's seed and init), batch-norm statistics from the training images
+    untrained_encoder: bool = True
 
     def validate_svm(self) -> None:
         super().validate_svm()
@@ -84,10 +90,28 @@ def evaluate_encoder(cfg: SvhnSvmConfig, ctx: RunContext, method, name: str) -> 
                             for x in (data.x_train, data.x_test)]}
     if cfg.raw_pixels:
         feats["raw-pixels"] = lambda: [pixel_features(data.x_train), pixel_features(data.x_test)]
+    if cfg.untrained_encoder and hasattr(cfg, "init_std"):
+        feats[UNTRAINED] = lambda: untrained_features(cfg, ctx, layers)
     records = evaluate_features(cfg, ctx, feats)
     if cfg.figures:
         records += ctx.stage("pictures", lambda: draw_pictures(cfg, ctx, method, name))
     return records
+
+
+UNTRAINED = "untrained-encoder"
+
+
+def untrained_features(cfg: SvhnSvmConfig, ctx: RunContext, layers: tuple[str, ...]) -> list[np.ndarray]:
+    """The SVM features of the run's encoder as it was before training: built under
+    the run's seed as training builds it, batch-norm statistics from the images it
+    trained on (the ``untrained-encoder`` control row)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)
+        encoder = build_nets(cfg, ctx.device).encoder
+    encoder = calibrate_encoder_bn(encoder, ctx.data.unlabeled(cfg.unlabeled), ctx.device,
+                                   cfg.eval_batch_size)
+    return [encoder_features(encoder, x, layers, ctx.device, cfg.eval_batch_size)
+            for x in (ctx.data.x_train, ctx.data.x_test)]
 
 
 def draw_pictures(cfg: SvhnSvmConfig, ctx: RunContext, method, name: str) -> list[dict]:
@@ -109,6 +133,7 @@ register(Experiment(
     name="svhn-svm",
     summary="ALI on SVHN, L2-SVM on encoder features (paper Table 1: "
             f"{paper.format_result(paper.lookup('svhn', 'ali', 1000))} %)",
-    config_cls=SvhnSvmConfig, presets=PRESETS, execute=execute, methods=("ali", "raw-pixels"),
+    config_cls=SvhnSvmConfig, presets=PRESETS, execute=execute,
+    methods=("ali", "raw-pixels", UNTRAINED),
     check=check, paper_table="svhn", pictures=pictures,
     model=lambda cfg, dataset, device: build_ali_method(cfg, device)))

@@ -39,6 +39,7 @@ from .svhn_svm import PRESETS, SvhnSvmConfig, check as check_svm, draw_pictures,
 class BiganConfig(SvhnSvmConfig):
     stochastic_encoder: bool = False
     raw_pixels: bool = False          # svhn-svm's runs give that row
+    untrained_encoder: bool = False   # and this one
 
     def validate(self) -> None:
         super().validate()
@@ -52,6 +53,7 @@ class TwoPhaseConfig(SvhnSvmConfig):
     inference_epochs: float = 100.0   # the inference phase: ALI's 100 epochs again
     inference_steps: int = 0          # 0: derived from inference_epochs
     raw_pixels: bool = False
+    untrained_encoder: bool = False
 
     def validate(self) -> None:
         super().validate()

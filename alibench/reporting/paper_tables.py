@@ -24,6 +24,7 @@ MISSING = "missing"
 NOT_IMPLEMENTED = "not implemented"
 
 OUR_LABELS = {"raw-pixels": "Raw pixels + L2-SVM (sanity row)",
+              "untrained-encoder": "ALI's encoder untrained + L2-SVM (control row)",
               "bigan": "BiGAN (deterministic encoder) + L2-SVM",
               "gan-inverse": "GAN + learned inverse mapping + L2-SVM",
               "gan-posthoc": "GAN + post-hoc learned inference + L2-SVM",
@@ -47,9 +48,10 @@ class TableSpec:
 
 SPECS = {
     "svhn": TableSpec("svhn", "Table 1 (SVHN)",
-                      ("bigan", "gan-inverse", "gan-posthoc", "supervised", "raw-pixels"),
+                      ("bigan", "gan-inverse", "gan-posthoc", "supervised", "raw-pixels",
+                       "untrained-encoder"),
                       (("ali", "dcgan-svm"),),
-                      (("ali", "raw-pixels"), ("ali", "bigan"), ("ali", "gan-inverse"),
+                      (("ali", "raw-pixels"), ("ali", "untrained-encoder"), ("ali", "bigan"), ("ali", "gan-inverse"),
                        ("ali", "gan-posthoc"), ("ali-k1", "gan-fm"), ("ali-k1", "supervised"))),
     "cifar10": TableSpec("cifar10", "Table 2 (CIFAR10)", ("supervised",),
                          (("ali-k1", "gan-fm"), ("ali-k1", "supervised"))),
