@@ -179,7 +179,8 @@ def test_concurrent_runs_get_their_own_directories(concurrent):
     assert len(runs) == 3 and len({meta(r)["pid"] for r in runs}) == 3
     for run in runs:
         assert meta(run)["state"] == "finished" and meta(run)["run"] == run.name
-        assert sorted(m["metric"] for m in metrics(run)) == ["recon_mse", "test_error_pct",
+        assert sorted(m["metric"] for m in metrics(run)) == ["acc_d_final", "recon_mse",
+                                                             "sample_diversity", "test_error_pct",
                                                              "val_error_pct"]
         assert not list(run.glob(".*.tmp"))
 

@@ -80,7 +80,7 @@ def test_write_figures_sizes_and_recon_mse(tmp_path):
     run.log_train({"step": 1, "loss_d": 1.3, "loss_g": 1.4, "acc_d": 0.6})
     x = (_images(30).permute(0, 2, 3, 1) * 255).round().byte().numpy()
     cfg = FigureConfig(grid_rows=3, grid_cols=4, interp_pairs=5, interp_steps=6)
-    (rec,) = write_figures(_Ctx(run), method, Validation(x, None, "test images"), cfg, "ali")
+    rec, diversity, acc = write_figures(_Ctx(run), method, Validation(x, None, "test images"), cfg, "ali")
     size = lambda name: matplotlib.image.imread(run.path / name).shape[:2]  # noqa: E731
     assert size("samples.png") == (3 * 34 + 2, 4 * 34 + 2)
     assert size("reconstructions.png") == (3 * 34 + 2, 8 * 34 + 2)
@@ -89,8 +89,12 @@ def test_write_figures_sizes_and_recon_mse(tmp_path):
     assert rec["metric"] == "recon_mse" and 0 < rec["value"] < 1 and rec["n_images"] == 30
     flat = x.reshape(30, -1) / 255.0
     assert rec["mse_of_mean_image"] == pytest.approx(((flat - flat.mean(0)) ** 2).mean(), rel=1e-5)
+    assert diversity["metric"] == "sample_diversity" and diversity["value"] >= 0   # untrained Gx: ~0
+    assert diversity["n_samples"] == diversity["n_real"] == 30
+    assert acc["metric"] == "acc_d_final" and acc["value"] == 0.6 and acc["step"] == 1
     report = (run.path / "report.md").read_text()
-    for name in ("samples.png", "reconstructions.png", "interpolations.png", "curves.png", "recon_mse"):
+    for name in ("samples.png", "reconstructions.png", "interpolations.png", "curves.png", "recon_mse",
+                 "sample_diversity", "## Training signals"):
         assert name in report
 
 
@@ -116,7 +120,9 @@ def test_conditional_run_writes_every_picture(conditional_run):
         assert (run / name).exists(), name
     assert "airplane" in (run / "report.md").read_text()
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [(l["method"], l["metric"]) for l in lines] == [("conditional-ali", "recon_mse")]
+    assert [(l["method"], l["metric"]) for l in lines] == [
+        ("conditional-ali", "recon_mse"), ("conditional-ali", "sample_diversity"),
+        ("conditional-ali", "acc_d_final")]
     # validation = the last 10 % of the CIFAR10 sample's training split (408 of 4085)
     assert lines[0]["n_images"] == 408
 
@@ -124,7 +130,8 @@ def test_conditional_run_writes_every_picture(conditional_run):
 def test_figures_command_redraws_from_the_run_directory_alone(conditional_run, tmp_path, shared_data):
     run = tmp_path / conditional_run.name
     shutil.copytree(conditional_run, run)
-    before = json.loads((run / "metrics.jsonl").read_text())
+    read = lambda: [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
+    before = read()
     for png in run.glob("*.png"):
         png.unlink()
     (run / "report.md").unlink()
@@ -133,9 +140,10 @@ def test_figures_command_redraws_from_the_run_directory_alone(conditional_run, t
     for name in ("samples.png", "reconstructions.png", "interpolations.png", "conditional.png",
                  "curves.png", "report.md"):
         assert (run / name).exists(), name
-    lines = (run / "metrics.jsonl").read_text().splitlines()
-    assert len(lines) == 1                       # replaced, not appended
-    assert json.loads(lines[0])["value"] == pytest.approx(before["value"], rel=1e-6)
+    after = read()
+    assert [r["metric"] for r in after] == [r["metric"] for r in before]   # replaced, not appended
+    for old, new in zip(before, after):
+        assert new["value"] == pytest.approx(old["value"], rel=1e-6), new["metric"]
 
 
 def test_figures_command_refuses_a_run_without_checkpoint(conditional_run, tmp_path):

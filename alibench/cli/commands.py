@@ -176,7 +176,7 @@ TOOLS = {
               _add_bands_args, _bands),
     "check": ("compare finished runs with stored bands; non-zero exit on any failure",
               _add_check_args, _check),
-    "figures": ("redraw a run's pictures, recon_mse and report.md from its directory",
+    "figures": ("redraw a run's pictures, recon_mse, training signals and report.md from its directory",
                 _add_figures_args, _figures),
     "export": ("write a finished run's networks as safetensors plus config.json (no pickles)",
                _add_export_args, _export),

@@ -14,7 +14,7 @@ from ..core.errors import UserError
 from ..core.files import atomic_write_text, read_jsonl
 from ..core.config import parse_overrides
 from ..core.rundir import METRICS_FILE, RunDir
-from ..reporting.figures import FIDELITY_METRICS, FigureConfig, check_fidelity
+from ..reporting.figures import FIDELITY_METRICS, PICTURE_METRICS, FigureConfig, check_fidelity
 from .context import reopen
 
 
@@ -44,6 +44,6 @@ def redraw(run_dir: Path, data_dir: Path | None, device_name: str,
     if ctx.data.fingerprint() != run.meta.get("dataset", {}).get("fingerprint"):
         print(f"note: the data now loaded from {cfg.data} differs from the data the run saw "
               "(its fingerprint changed); the pictures use the data as it is now")
-    _drop_metrics(run, {"recon_mse", *FIDELITY_METRICS.values()})
+    _drop_metrics(run, {*PICTURE_METRICS, *FIDELITY_METRICS.values()})
     exp.pictures(cfg, ctx, None)
     return run

@@ -13,7 +13,12 @@
 - the metric ``recon_mse`` (mean squared pixel error in [0, 1] over the whole
   validation split; beside it, for scale, ``mse_of_mean_image``: the error of
   putting the mean validation image in place of every image) in
-  metrics.jsonl, and ``report.md``.
+  metrics.jsonl, and ``report.md``;
+- the training signals (evaluation/training_signals.py) in metrics.jsonl:
+  ``sample_diversity`` (samples from the fixed noise against as many
+  validation images) and ``acc_d_final`` (D's accuracy in the last logged
+  window), judged with recon_mse in report.md's "Training signals" section; a
+  run that looks collapsed also says so on stderr.
 
 Validation images are the part of the training split the experiment holds out
 (never the test set). Networks run in inference mode (batch-norm population
@@ -23,6 +28,7 @@ the same each time they are drawn, and the training RNG is left untouched.
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +41,15 @@ from ..core.errors import UserError
 from ..core.rundir import RunDir
 from ..data.conditioning import FigureConditions, figure_grid_conditions
 from ..evaluation import sample_quality
+from ..evaluation.training_signals import (
+    ACC_D_METRIC,
+    COLLAPSE_RULE,
+    DIVERSITY_METRIC,
+    RECON_METRIC,
+    last_logged,
+    sample_diversity,
+    signals_from,
+)
 from ..models.ali import sample_code
 from ..train.loop import Callback
 from . import grids
@@ -43,12 +58,17 @@ from .report import write_report
 NOISE_SEED = 1606_00704   # the arXiv number: any constant, the same for every run
 ENCODE_SEED = 0
 SAMPLES_DIR = "samples"
+DIVERSITY_IMAGES = 500    # at most this many samples (and validation images) for sample_diversity
+# The metric lines write_figures records besides FID/KID/IS (the figures tool replaces them).
+PICTURE_METRICS = (RECON_METRIC, DIVERSITY_METRIC, ACC_D_METRIC)
+DIVERSITY_MEASURE = "mean pairwise L2 distance of samples / of real validation images, pixels in [0,1]"
+ACC_D_MEASURE = "D's accuracy over the last logged training window (0.5: fooled)"
 
 
 @dataclass
 class FigureConfig:
     """What the pictures show; mixed into every ALI experiment's config."""
-    figures: bool = True     # write the pictures, recon_mse and report.md at the end of the run
+    figures: bool = True     # write the pictures, recon_mse, the training signals and report.md at the end
     sample_every: int = 5000  # a sample grid from the fixed noise every N steps (0 = off)
     grid_rows: int = 10
     grid_cols: int = 10
@@ -227,7 +247,8 @@ def _draw_conditional(model: Pictured, val: Validation, cfg: FigureConfig, path)
 
 def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, method_name: str,
                   n_labels: int = 0, batch_size: int = 500) -> list[dict]:
-    """Every picture, the recon_mse metric and report.md; returns the metric records."""
+    """Every picture, the recon_mse and training-signal metrics and report.md;
+    returns the metric records (and warns on stderr when the run looks collapsed)."""
     if len(val.x) < 2:
         raise UserError("the pictures need at least 2 validation images")
     model, out = Pictured(method), ctx.run_dir.path
@@ -243,30 +264,52 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
             _draw_conditional(model, val, cfg, out / "conditional.png")
             faults.point("picture")
         mse, mse_mean_image = recon_mse(model, val, batch_size)
+        n_div = min(len(val.x), DIVERSITY_IMAGES)
+        diversity = sample_diversity(_fixed_samples(model, val, n_div, batch_size), to_float(val.x[:n_div]))
         generated = _fidelity_samples(model, val, cfg, batch_size) if cfg.inception_weights else None
     log = ctx.run_dir.train_log()
     if log:
         grids.save_curves(out / "curves.png", log, title=ctx.run_dir.path.name)
-    rec = ctx.record(method_name, "recon_mse", mse, n_labels, n_images=len(val.x),
+    rec = ctx.record(method_name, RECON_METRIC, mse, n_labels, n_images=len(val.x),
                      encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
                      mse_of_mean_image=mse_mean_image)
-    records = [rec] + fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
+    records = [rec, ctx.record(method_name, DIVERSITY_METRIC, diversity, n_labels, n_samples=n_div,
+                               n_real=n_div, measure=DIVERSITY_MEASURE)]
+    acc = last_logged(log, "acc_d")
+    if acc is not None:
+        records.append(ctx.record(method_name, ACC_D_METRIC, float(acc["acc_d"]), n_labels,
+                                  step=acc.get("step"), measure=ACC_D_MEASURE))
+    records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
     write_report(ctx.run_dir, val.source, val.conditions)
+    warn_if_collapsed(ctx.run_dir.path.name, records, log)
     return records
+
+
+def warn_if_collapsed(run_name: str, records: list[dict], log: list[dict]) -> bool:
+    """One line on stderr, 'warning: ...', if the signals say the run looks collapsed."""
+    signals = signals_from(records, log)
+    if signals.collapsed:
+        print(f"warning: run {run_name} looks collapsed: {'; '.join(signals.problems())} "
+              f"(rule: {COLLAPSE_RULE}; see its report.md)", file=sys.stderr)
+    return signals.collapsed
 
 
 FIDELITY_METRICS = {"fid": "fid", "kid": "kid", "isc": "inception_score"}   # metric names recorded
 
 
-def _fidelity_samples(model: Pictured, val: Validation, cfg: FigureConfig, batch_size: int) -> np.ndarray:
-    """uint8 NHWC samples from the fixed noise (the samples grid's are the first),
-    y cycled from the validation images' for a conditional run."""
-    n = cfg.fidelity_samples or len(val.x)
+def _fixed_samples(model: Pictured, val: Validation, n: int, batch_size: int) -> torch.Tensor:
+    """Gx(z) for the first ``n`` of the fixed noise (the samples grid's are the first),
+    y cycled from the validation images' for a conditional run: float N×C×H×W in [0, 1]."""
     z, y = fixed_noise(n, model.latent_dim), _cond(val.y, n)
     parts = [model.decode(z[s:s + batch_size], None if y is None else y[s:s + batch_size])
              for s in range(0, n, batch_size)]
-    x = torch.cat(parts).mul(255).round().clamp(0, 255).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
+    return torch.cat(parts).clamp(0, 1)
+
+
+def _fidelity_samples(model: Pictured, val: Validation, cfg: FigureConfig, batch_size: int) -> np.ndarray:
+    """uint8 NHWC samples from the fixed noise for FID/KID/IS."""
+    x = _fixed_samples(model, val, cfg.fidelity_samples or len(val.x), batch_size)
+    return x.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def fidelity_records(ctx: Any, generated: np.ndarray | None, val: Validation, cfg: FigureConfig,

@@ -6,6 +6,14 @@ import pandas as pd
 
 from ..core.files import atomic_write_text
 from ..core.rundir import RunDir
+from ..evaluation.training_signals import (
+    COLLAPSE_RULE,
+    MAX_ACC_D,
+    MAX_RECON_RATIO,
+    MIN_DIVERSITY,
+    Signals,
+    signals_from,
+)
 
 CAPTIONS = {
     "samples.png": "Samples Gx(z) from fixed noise z ~ N(0, I) (the same z in every run; "
@@ -52,6 +60,43 @@ def _training(log: list[dict]) -> list[str]:
     return [f"Last logged step {last['step']}: {vals}" + (f"; {speed} steps/s." if speed else ".")]
 
 
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "—" if value is None else format(value, fmt)
+
+
+def _signals(signals: Signals) -> list[str]:
+    """The table of the signals checked first, and the verdict by COLLAPSE_RULE."""
+    s = signals
+    losses = "—" if s.loss_d is None and s.loss_g is None else f"{_num(s.loss_d)} / {_num(s.loss_g)}"
+    rows = [("D's final accuracy (last logged window)", _num(s.acc_d),
+             f"0.5: D is fooled; 1.0: D wins (flagged above {MAX_ACC_D})"),
+            ("loss_d / loss_g (last logged)", losses,
+             "ALI's losses are both 2 ln 2 ≈ 1.386 while D is fooled; loss_d → 0 as D wins")]
+    if s.log_sigma_mean is not None or s.sigma_small_frac is not None:
+        rows += [("encoder: mean log σ (last logged)", _num(s.log_sigma_mean),
+                  "log σ of q(z | x), averaged over codes and batch"),
+                 ("encoder: fraction of σ < 0.01 (last logged)", _num(s.sigma_small_frac),
+                  "near 1: the encoder has turned deterministic")]
+    rows += [("sample diversity", _num(s.diversity),
+              "mean pairwise L2 distance of samples over that of real validation images; "
+              f"1.0: samples spread as much as real images (flagged below {MIN_DIVERSITY})"),
+             ("recon_mse / mse_of_mean_image", _num(s.recon_ratio),
+              "below 1: reconstructions know something about x; 1: no more than the mean image "
+              f"(flagged above {MAX_RECON_RATIO})")]
+    lines = ["| signal | value | what it means |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {value} | {meaning} |" for name, value, meaning in rows]
+    problems = s.problems()
+    if problems:
+        verdict = f"**Warning: this run looks collapsed**: {'; '.join(problems)} (rule: {COLLAPSE_RULE})."
+    elif s.acc_d is None and s.diversity is None and s.recon_ratio is None:
+        verdict = f"Verdict: unknown, no signal recorded (rule: {COLLAPSE_RULE})."
+    else:
+        verdict = f"Verdict: ok (rule: {COLLAPSE_RULE})."
+    intro = ("What to check first; a run is flagged as collapsed when any one of the rule's "
+             "conditions holds (docs/pictures.md).")
+    return [intro, ""] + lines + ["", verdict]
+
+
 def write_report(run: RunDir, validation: str, conditions=None) -> None:
     meta, log = run.meta, run.train_log()
     lines = [f"# {meta.get('run', run.path.name)}", ""] + _facts(meta, log) + ["", "## Pictures", ""]
@@ -68,7 +113,9 @@ def write_report(run: RunDir, validation: str, conditions=None) -> None:
     if steps:
         links = " · ".join(f"[{p.stem[5:].lstrip('0') or '0'}](samples/{p.name})" for p in steps)
         lines += ["Samples from the same fixed noise during training, by step: " + links, ""]
-    lines += ["## Metrics", ""] + _metrics(run.metrics()) + [""]
+    metrics = run.metrics()
+    lines += ["## Training signals", ""] + _signals(signals_from(metrics, log)) + [""]
+    lines += ["## Metrics", ""] + _metrics(metrics) + [""]
     lines += ["## Training", ""] + _training(log) + [""]
     if not meta.get("dataset", {}).get("full", True):
         lines += ["Numbers from a sample or copy of the data are not comparable with the paper's.", ""]
