@@ -9,10 +9,10 @@ import subprocess
 
 import pandas as pd
 import pytest
+from conftest import assert_one_line_error, cli
 
 from alibench.cli import main
 from alibench.experiments.curve import COLUMNS
-from conftest import assert_one_line_error, cli
 
 TINY = ["--preset", "demo", "--set", "steps=20", "keep_checkpoints_every=10", "width=0.125",
         "batch_size=32", "log_every=5", "checkpoint_every=10", "n_val_draws=2", "n_test_draws=4",

@@ -149,6 +149,7 @@ def _add_export_args(p: argparse.ArgumentParser) -> None:
 
 def _curve(args: argparse.Namespace) -> int:
     import shlex
+
     from ..experiments.curve import CSV, JSON, PNG, curve
     out = args.out if args.out is not None else args.run / "curve"
     command = ["curve", str(args.run), "--every", str(args.every), "--out", str(out)]
@@ -207,8 +208,8 @@ TOOLS = {
                 _add_figures_args, _figures),
     "export": ("write a finished run's networks as safetensors plus config.json (no pickles)",
                _add_export_args, _export),
-    "curve": ("evaluate a run's kept checkpoints along its way: SVM test error, reconstructions, "
-              "sample diversity, D's accuracy (curve.csv, curve.png, curve.json)",
+    "curve": (("evaluate a run's kept checkpoints along its way: SVM test error, reconstructions, "
+               "sample diversity, D's accuracy (curve.csv, curve.png, curve.json)"),
               _add_curve_args, _curve),
     "bench": ("time a training step, feature extraction or the SVM protocol (JSON with --json)",
               _add_bench_args, _bench),

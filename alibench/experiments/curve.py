@@ -34,10 +34,11 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -258,8 +259,9 @@ def curve(run_dir: Path, every: int = 1, n_labels: int | None = None, out: Path 
             method, step = _load(cfg, ctx, path)
             enc = method.nets.encoder
             err = _svm_error(cfg, ctx, out, SUPPORTED[name],
-                             lambda: [encoder_features(enc, x, layers, ctx.device, cfg.eval_batch_size)
-                                      for x in (data.x_train, data.x_test)])
+                             lambda enc=enc: [encoder_features(enc, x, layers, ctx.device,
+                                                               cfg.eval_batch_size)
+                                              for x in (data.x_train, data.x_test)])
             signals = _pictured_signals(method, val, n_div, cfg.eval_batch_size, ctx.device)
             rows = [r for r in rows if r["step"] != step] + [{
                 "step": step, "epoch": step * cfg.batch_size / train_images,

@@ -134,7 +134,10 @@ def save_checkpoint_curve(path: Path, rows: list[dict], title: str = "") -> None
     error of the encoder's features (the raw-pixels error as a horizontal line),
     the reconstruction ratio and sample diversity, and D's accuracy, against the step."""
     steps = [r["step"] for r in rows]
-    col = lambda key: [r.get(key, np.nan) for r in rows]  # noqa: E731
+
+    def col(key: str) -> list[float]:
+        return [r.get(key, np.nan) for r in rows]
+
     plt = _pyplot()
     fig, (ax_e, ax_s, ax_d) = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
     ax_e.plot(steps, col("ali_test_error_pct"), marker="o", label="encoder features")
