@@ -146,3 +146,41 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(UserError, match="is not an alibench checkpoint"):
         checkpoint.read(tmp_path / "other.pt")
+
+
+class Watching:
+    """A test double: the wrapped ALI, which copies checkpoint.pt's bytes as each
+    step begins (then the file holds the checkpoint of the step before, if any)."""
+
+    def __init__(self, method, run):
+        self.method, self.run, self.seen = method, run, {}
+        self.loss_networks, self.device = method.loss_networks, method.device
+
+    def state(self):
+        return self.method.state()
+
+    def train_step(self, batch, step):
+        if self.run.checkpoint_path.exists():
+            self.seen[step] = self.run.checkpoint_path.read_bytes()
+        return self.method.train_step(batch, step)
+
+
+def test_keep_every_keeps_a_loadable_copy_of_each_kept_step(tmp_path):
+    method, batches, run = _setup(tmp_path, "keep")
+    watched = Watching(method, run)
+    train(watched, batches, LoopSettings(7, log_every=2, checkpoint_every=3, keep_every=2), run)
+    kept = sorted(p.name for p in (run.path / "checkpoints").iterdir())
+    assert kept == ["step_00000002.pt", "step_00000004.pt", "step_00000006.pt"]
+    for step in (2, 4, 6):
+        path = run.path / "checkpoints" / f"step_{step:08d}.pt"
+        # identical to checkpoint.pt as it was at that step (read as step `step` began)
+        assert path.read_bytes() == watched.seen[step]
+        fresh, _, _ = _setup(tmp_path, f"load{step}")
+        assert checkpoint.load(path, fresh.state(), restore_rng=False)["step"] == step
+    assert checkpoint.read(run.checkpoint_path)["step"] == 7      # the final one, not kept
+
+
+def test_keep_every_zero_keeps_nothing(tmp_path):
+    method, batches, run = _setup(tmp_path, "nokeep")
+    train(method, batches, LoopSettings(4, log_every=2, checkpoint_every=2), run)
+    assert not (run.path / "checkpoints").exists()

@@ -1,5 +1,5 @@
 """The tools of the command line (tables, download, bands, check, figures,
-bench): each a thin adapter from parsed arguments to the function that does
+export, curve, bench): each a thin adapter from parsed arguments to the function that does
 the work."""
 
 from __future__ import annotations
@@ -147,6 +147,34 @@ def _add_export_args(p: argparse.ArgumentParser) -> None:
                    help="a new (or empty) directory that receives model.safetensors and config.json")
 
 
+def _curve(args: argparse.Namespace) -> int:
+    import shlex
+
+    from ..experiments.curve import CSV, JSON, PNG, curve
+    out = args.out if args.out is not None else args.run / "curve"
+    command = ["curve", str(args.run), "--every", str(args.every), "--out", str(out)]
+    if args.n_labels is not None:
+        command += ["--n-labels", str(args.n_labels)]
+    out = curve(args.run, args.every, args.n_labels, out, args.data_dir, args.device,
+                command="python -m alibench.run " + shlex.join(command))
+    print(f"curve: {out / CSV}, {out / PNG}, {out / JSON}")
+    return 0
+
+
+def _add_curve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, metavar="RUN_DIR",
+                   help="an svhn-svm or bigan run trained with --set keep_checkpoints_every=N")
+    p.add_argument("--every", type=int, default=1, metavar="K",
+                   help="evaluate every K-th kept checkpoint (default 1: all); the final one always")
+    p.add_argument("--n-labels", type=int, default=None, metavar="N",
+                   help="labels of the SVM protocol (default: the run's n_labels)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="where curve.csv, curve.png and curve.json go (default RUN_DIR/curve)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="where the run's data lives now (default: where the run found it)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+
+
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
     from ..bench.train_step import add_args
     add_args(p)
@@ -180,6 +208,9 @@ TOOLS = {
                 _add_figures_args, _figures),
     "export": ("write a finished run's networks as safetensors plus config.json (no pickles)",
                _add_export_args, _export),
+    "curve": (("evaluate a run's kept checkpoints along its way: SVM test error, reconstructions, "
+               "sample diversity, D's accuracy (curve.csv, curve.png, curve.json)"),
+              _add_curve_args, _curve),
     "bench": ("time a training step, feature extraction or the SVM protocol (JSON with --json)",
               _add_bench_args, _bench),
     "gpu-check": ("the GPU path's claims in one short run: gpu tests, step timings, fast vs eager "

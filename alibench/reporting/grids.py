@@ -127,3 +127,35 @@ def save_labelled_grid(path: Path, image: np.ndarray, size: tuple[int, int],
         spine.set_visible(False)
     atomic_write(path, lambda f: fig.savefig(f, format="png", bbox_inches="tight"), mode="wb")
     plt.close(fig)
+
+
+def save_checkpoint_curve(path: Path, rows: list[dict], title: str = "") -> None:
+    """The ``curve`` tool's figure, one point per evaluated checkpoint: the SVM test
+    error of the encoder's features (the raw-pixels error as a horizontal line),
+    the reconstruction ratio and sample diversity, and D's accuracy, against the step."""
+    steps = [r["step"] for r in rows]
+
+    def col(key: str) -> list[float]:
+        return [r.get(key, np.nan) for r in rows]
+
+    plt = _pyplot()
+    fig, (ax_e, ax_s, ax_d) = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
+    ax_e.plot(steps, col("ali_test_error_pct"), marker="o", label="encoder features")
+    raw = next((r["raw_pixels_test_error_pct"] for r in rows), None)
+    if raw is not None:
+        ax_e.axhline(raw, color="grey", linestyle="--", linewidth=1, label=f"raw pixels ({raw:.2f} %)")
+    ax_e.set(xlabel="step", ylabel="test error (%)", title="L2-SVM test error")
+    ax_s.plot(steps, col("recon_ratio"), marker="o", label="recon_mse / mse_of_mean_image")
+    ax_s.plot(steps, col("sample_diversity"), marker="s", label="sample diversity")
+    ax_s.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="1")
+    ax_s.set(xlabel="step", ylabel="ratio", title="reconstruction and diversity")
+    ax_d.plot(steps, col("acc_d"), marker="o", label="acc_d (train log)")
+    ax_d.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (0.5)")
+    ax_d.set(xlabel="step", ylabel="accuracy", title="discriminator accuracy", ylim=(0, 1.02))
+    for ax in (ax_e, ax_s, ax_d):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), mode="wb")
+    plt.close(fig)
