@@ -39,16 +39,18 @@ def test_tiny_demo_writes_run_directories(tiny_run):
         assert meta["git_commit"] and meta["hardware"]["device"] == "cpu"
         assert len(meta["dataset"]["fingerprint"]) == 24
         for name in ("checkpoint.pt", "train_log.jsonl", "label_draws.npz", "data_split.json",
-                     "svm_ali.json", "svm_raw-pixels.json", "samples.png", "reconstructions.png",
+                     "svm_ali.json", "svm_raw-pixels.json", "svm_untrained-encoder.json", "samples.png", "reconstructions.png",
                      "interpolations.png", "curves.png", "report.md", "samples/step_000012.png"):
             assert (run / name).exists(), name
         lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-        assert {l["method"] for l in lines} == {"ali", "raw-pixels"}
+        assert {l["method"] for l in lines} == {"ali", "raw-pixels", "untrained-encoder"}
         assert [l["n_images"] for l in lines if l["metric"] == "recon_mse"] == [100]  # n_val
         for l in lines:
             for key in ("experiment", "method", "dataset", "n_labels", "seed", "metric", "value"):
                 assert key in l
             assert 0 <= l["value"] <= 100
+        errors = {l["method"]: l["value"] for l in lines if l["metric"] == "test_error_pct"}
+        assert errors["untrained-encoder"] != errors["ali"]   # the control is not the trained encoder
         draws = np.load(run / "label_draws.npz")
         assert draws["test"].shape == (4, 200)
     assert "| ali" in proc.stdout and "| raw-pixels" in proc.stdout

@@ -43,25 +43,28 @@ def test_curve_has_a_row_per_kept_checkpoint(curved):
     run, _, _ = curved
     table = pd.read_csv(run / "curve" / "curve.csv")
     assert list(table.columns) == list(COLUMNS)
-    assert table["step"].tolist() == [10, 20]
+    assert table["step"].tolist() == [0, 10, 20]     # 0: the untrained networks
     for col in COLUMNS:
-        assert table[col].map(math.isfinite).all(), col
+        values = table[col][1:] if col == "acc_d" else table[col]   # no D accuracy before step 1
+        assert values.map(math.isfinite).all(), col
     assert table["raw_pixels_test_error_pct"].nunique() == 1
     assert (table["recon_mse"] > 0).all() and (table["seconds_per_checkpoint"] > 0).all()
     meta = json.loads((run / "run.json").read_text())
-    assert table["epoch"].tolist() == pytest.approx([s * 32 / meta["train_images"] for s in (10, 20)])
+    assert table["epoch"].tolist() == pytest.approx([s * 32 / meta["train_images"] for s in (0, 10, 20)])
     log = {r["step"]: r for r in map(json.loads, (run / "train_log.jsonl").read_text().splitlines())}
-    assert table["acc_d"].tolist() == pytest.approx([log[10]["acc_d"], log[20]["acc_d"]])
+    assert table["acc_d"].tolist()[1:] == pytest.approx([log[10]["acc_d"], log[20]["acc_d"]])
     # the same protocol as the run's own: its raw-pixels number, its final ali number
     metrics = {(m["method"], m["metric"]): m["value"]
                for m in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
     assert table["raw_pixels_test_error_pct"][0] == pytest.approx(metrics[("raw-pixels", "test_error_pct")])
-    assert table["ali_test_error_pct"][1] == pytest.approx(metrics[("ali", "test_error_pct")], abs=1.0)
+    assert table["ali_test_error_pct"][2] == pytest.approx(metrics[("ali", "test_error_pct")], abs=1.0)
+    # row 0 is the run's own untrained-encoder control
+    assert table["ali_test_error_pct"][0] == pytest.approx(metrics[("untrained-encoder", "test_error_pct")])
     facts = json.loads((run / "curve" / "curve.json").read_text())
     assert facts["n_labels"] == 200 and facts["preset"] == "demo" and facts["seed"] == 0
     assert facts["dataset"]["name"] == "svhn-sample-800" and facts["run_hardware"]["device"] == "cpu"
     assert facts["command"].startswith("python -m alibench.run curve ")
-    assert [r["step"] for r in facts["rows"]] == [10, 20]
+    assert [r["step"] for r in facts["rows"]] == [0, 10, 20]
     assert (run / "curve" / "curve.png").stat().st_size > 0
 
 
@@ -80,7 +83,7 @@ def test_rerun_skips_the_rows_it_has(curved, capsys):
     rc = main(["curve", str(run), "--device", "cpu"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "steps 10, 20 already in" in out and "skipped" in out
+    assert "steps 0, 10, 20 already in" in out and "skipped" in out
     assert files(run / "curve") == before
 
 

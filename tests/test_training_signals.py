@@ -216,7 +216,8 @@ def test_the_figures_tool_replaces_the_signal_lines(svhn_run, tmp_path):
     after = _lines(copy)
     assert sorted(line["metric"] for line in after) == sorted(line["metric"] for line in before)
     assert [line["metric"] for line in after].count("sample_diversity") == 1
-    old = {line["metric"]: line["value"] for line in before}
+    old = {(line["method"], line["metric"]): line["value"] for line in before}
     for line in after:
-        assert line["value"] == pytest.approx(old[line["metric"]], rel=1e-6), line["metric"]
+        key = (line["method"], line["metric"])
+        assert line["value"] == pytest.approx(old[key], rel=1e-6), key
     assert "## Training signals" in (copy / "report.md").read_text()

@@ -21,6 +21,10 @@ inference mode, then measured:
   min(500, n_val) samples from the fixed noise against as many validation images;
 - ``acc_d``: D's accuracy in the train-log record of that step (or the nearest before).
 
+Row 0 is the networks before training (the run's seed and init; the encoder's
+batch-norm statistics from the training images, as svhn-svm's
+``untrained-encoder`` control row): what the architecture gives without learning.
+
 Writes ``curve.csv``, ``curve.png`` and ``curve.json`` into ``--out`` (default
 ``RUN/curve/``) after every checkpoint, atomically; a rerun skips the steps
 curve.csv already has.
@@ -48,7 +52,7 @@ from ..core import checkpoint, registry
 from ..core.errors import UserError
 from ..core.files import atomic_write_json, atomic_write_text
 from ..core.rundir import RUN_FILE, RunDir, check_out_dir, now
-from ..evaluation.features import encoder_features, parse_layers, pixel_features
+from ..evaluation.features import calibrate_encoder_bn, encoder_features, parse_layers, pixel_features
 from ..evaluation.training_signals import sample_diversity
 from ..reporting import grids
 from ..reporting.figures import Pictured, Validation, fixed_noise, recon_mse, to_float
@@ -86,7 +90,7 @@ def choose(run: RunDir, every: int) -> list[tuple[int, Path]]:
     if every > len(kept):
         raise UserError(f"--every {every} skips all {len(kept)} kept checkpoints of {run.path}; "
                         f"choose --every between 1 and {len(kept)}")
-    chosen = kept[every - 1::every]
+    chosen = [(0, None)] + kept[every - 1::every]   # step 0: the untrained networks
     if run.checkpoint_path.exists():
         final = int(checkpoint.read(run.checkpoint_path)["step"])
         if final not in {s for s, _ in chosen}:
@@ -137,6 +141,21 @@ def _load(cfg: Any, ctx: RunContext, path: Path) -> tuple[Any, int]:
     for net in nets.values():
         net.eval()
     return method, int(payload["step"])
+
+
+def _untrained(cfg: Any, ctx: RunContext) -> Any:
+    """Step 0: ALI as the run built it before its first step (its seed, its init, the
+    decoder's output bias from its images), the encoder's batch-norm statistics taken
+    from its training images (the svhn-svm control row ``untrained-encoder``)."""
+    images = ctx.data.unlabeled(cfg.unlabeled)
+    devices = [ctx.device] if ctx.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(ctx.seed)
+        method = build_ali_method(cfg, ctx.device, images)
+    method.nets.encoder = calibrate_encoder_bn(method.nets.encoder, images, ctx.device, cfg.eval_batch_size)
+    for net in networks(method).values():
+        net.eval()
+    return method
 
 
 def _pictured_signals(method: Any, val: Validation, n_div: int, batch: int,
@@ -256,7 +275,7 @@ def curve(run_dir: Path, every: int = 1, n_labels: int | None = None, out: Path 
                              lambda: [pixel_features(data.x_train), pixel_features(data.x_test)])
         for _, path in tqdm(pending, desc="curve", unit="checkpoint", disable=None, dynamic_ncols=True):
             t0 = time.perf_counter()
-            method, step = _load(cfg, ctx, path)
+            method, step = (_untrained(cfg, ctx), 0) if path is None else _load(cfg, ctx, path)
             enc = method.nets.encoder
             err = _svm_error(cfg, ctx, out, SUPPORTED[name],
                              lambda enc=enc: [encoder_features(enc, x, layers, ctx.device,
