@@ -179,8 +179,10 @@ def test_concurrent_runs_get_their_own_directories(concurrent):
     assert len(runs) == 3 and len({meta(r)["pid"] for r in runs}) == 3
     for run in runs:
         assert meta(run)["state"] == "finished" and meta(run)["run"] == run.name
+        # ali and the untrained-encoder control each give a test and a validation error
         assert sorted(m["metric"] for m in metrics(run)) == ["acc_d_final", "recon_mse",
                                                              "sample_diversity", "test_error_pct",
+                                                             "test_error_pct", "val_error_pct",
                                                              "val_error_pct"]
         assert not list(run.glob(".*.tmp"))
 
