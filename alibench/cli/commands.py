@@ -155,8 +155,10 @@ def _curve(args: argparse.Namespace) -> int:
     command = ["curve", str(args.run), "--every", str(args.every), "--out", str(out)]
     if args.n_labels is not None:
         command += ["--n-labels", str(args.n_labels)]
+    for pair in args.set:
+        command += ["--set", pair]
     out = curve(args.run, args.every, args.n_labels, out, args.data_dir, args.device,
-                command="python -m alibench.run " + shlex.join(command))
+                command="python -m alibench.run " + shlex.join(command), overrides=args.set)
     print(f"curve: {out / CSV}, {out / PNG}, {out / JSON}")
     return 0
 
@@ -173,6 +175,9 @@ def _add_curve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where the run's data lives now (default: where the run found it)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="the SVM protocol, cheaper per checkpoint: n_c, n_val_draws, n_test_draws, "
+                        "svm_solver (default: the run's)")
 
 
 def _add_bench_args(p: argparse.ArgumentParser) -> None:

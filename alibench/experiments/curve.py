@@ -170,8 +170,9 @@ def _pictured_signals(method: Any, val: Validation, n_div: int, batch: int,
             "sample_diversity": sample_diversity(samples, to_float(val.x[:n_div]))}
 
 
-def _read_existing(out: Path, n_labels: int) -> list[dict]:
-    """The rows of an earlier curve in ``out`` (refused if it used another label count)."""
+def _read_existing(out: Path, n_labels: int, protocol: dict | None = None) -> list[dict]:
+    """The rows of an earlier curve in ``out`` (refused if it used another label count
+    or another protocol)."""
     csv = out / CSV
     if not csv.exists():
         return []
@@ -183,6 +184,9 @@ def _read_existing(out: Path, n_labels: int) -> list[dict]:
         if facts.get("n_labels") not in (None, n_labels):
             raise UserError(f"{out} holds a curve with n_labels={facts['n_labels']}, not {n_labels}; "
                             "choose another --out")
+        if protocol and facts.get("protocol") not in (None, protocol):
+            raise UserError(f"{out} holds a curve made with the protocol {facts['protocol']}, not "
+                            f"{protocol}; choose another --out")
     import pandas as pd
     try:
         table = pd.read_csv(csv)
@@ -213,10 +217,32 @@ def _write(out: Path, rows: list[dict], facts: dict, title: str) -> None:
     grids.save_checkpoint_curve(out / PNG, rows, title)
 
 
+# The SVM protocol's keys a curve may change (``--set``): fewer draws and C values make
+# each checkpoint cheaper (a noisier estimate of the same error), never another protocol.
+PROTOCOL_KEYS = ("n_c", "n_val_draws", "n_test_draws", "svm_solver")
+
+
+def protocol_overrides(cfg: Any, pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings → typed values for PROTOCOL_KEYS (one-line refusal otherwise)."""
+    out = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or key not in PROTOCOL_KEYS:
+            raise UserError(f"curve --set {pair!r}: use KEY=VALUE with KEY one of {', '.join(PROTOCOL_KEYS)}")
+        kind = type(getattr(cfg, key))
+        try:
+            out[key] = kind(text)
+        except ValueError as exc:
+            raise UserError(f"curve --set {key}: {text!r} is not a {kind.__name__}") from exc
+    return out
+
+
 def curve(run_dir: Path, every: int = 1, n_labels: int | None = None, out: Path | None = None,
-          data_dir: Path | None = None, device_name: str = "auto", command: str = "") -> Path:
+          data_dir: Path | None = None, device_name: str = "auto", command: str = "",
+          overrides: list[str] | None = None) -> Path:
     """Evaluate the run's kept checkpoints into ``out`` (default RUN/curve); returns ``out``.
-    Every refusal comes before anything is written."""
+    ``overrides``: ``KEY=VALUE`` for the SVM protocol's PROTOCOL_KEYS. Every refusal
+    comes before anything is written."""
     if every < 1:
         raise UserError(f"--every must be a positive integer, got {every}")
     run_dir = Path(run_dir)
@@ -230,15 +256,18 @@ def curve(run_dir: Path, every: int = 1, n_labels: int | None = None, out: Path 
     exp = registry.get(name)
     chosen = choose(run, every)
     cfg, ctx = reopen(exp, run, data_dir, device_name)
+    changed = protocol_overrides(cfg, overrides or [])
     if n_labels is not None:
-        cfg = replace(cfg, n_labels=n_labels)
+        changed["n_labels"] = n_labels
+    if changed:
+        cfg = replace(cfg, **changed)
         cfg.validate()
     check_protocol(cfg, ctx.data)
     out = Path(out) if out is not None else run.path / "curve"
     check_out_dir(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a directory; choose another --out")
-    rows = _read_existing(out, cfg.n_labels)
+    rows = _read_existing(out, cfg.n_labels, {k: getattr(cfg, k) for k in ("n_labels", *PROTOCOL_KEYS)})
     done = {r["step"] for r in rows}
     skipped = [s for s, _ in chosen if s in done]
     pending = [(s, p) for s, p in chosen if s not in done]
@@ -260,7 +289,8 @@ def curve(run_dir: Path, every: int = 1, n_labels: int | None = None, out: Path 
              "seed": meta.get("seed"), "dataset": meta.get("dataset", {}),
              "run_hardware": meta.get("hardware", {}), "curve_hardware": ctx.hardware,
              "command": command, "n_labels": cfg.n_labels, "svm_solver": cfg.svm_solver,
-             "feature_layers": cfg.feature_layers, "every": every, "batch_size": cfg.batch_size,
+             "feature_layers": cfg.feature_layers, "every": every,
+             "protocol": {k: getattr(cfg, k) for k in ("n_labels", *PROTOCOL_KEYS)}, "batch_size": cfg.batch_size,
              "train_images": train_images, "validation": val.source, "diversity_images": n_div,
              "git_commit": meta.get("git_commit")}
     title = f"{run.path.name}: {cfg.n_labels} labels"
