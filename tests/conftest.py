@@ -38,6 +38,17 @@ def cli(*args, cwd=None, env=None, timeout=600):
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_main(capsys, *args):
+    """The CLI's entry point in this process (fast); exits and output as a user sees them."""
+    from alibench.cli import main
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:        # argparse's refusals
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, rc, out, err)
+
+
 def assert_one_line_error(proc, *fragments):
     """A refused input: non-zero exit, one line on stderr naming the problem, no traceback."""
     assert proc.returncode != 0, proc.stdout + proc.stderr

@@ -4,15 +4,13 @@ input refused in one line with nothing written."""
 import json
 import os
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 import torch
 
-from alibench.cli import main
 from alibench.core.rundir import RunDir
-from conftest import assert_one_line_error, cli
+from conftest import assert_one_line_error, cli, run_main
 from test_data import write_cifar10, write_svhn_mat
 
 TINY = ["--preset", "demo", "--set", "steps=12", "width=0.125", "batch_size=32", "log_every=4",
@@ -141,16 +139,6 @@ BAD_INPUT = {
     "resume of a non-run directory": (["svhn-svm", "--resume", "{tmp}"], ["not a run directory"], None),
     "resume with --set": (["svhn-svm", "--resume", "{tmp}", "--set", "lr=1"], ["cannot be combined"], None),
 }
-
-
-def run_main(capsys, *args):
-    """The CLI's entry point in this process (fast); exits and output as a user sees them."""
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:        # argparse's refusals
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, rc, out, err)
 
 
 def named(table):

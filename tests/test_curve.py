@@ -5,11 +5,10 @@ bad input refused in one line with nothing written."""
 import json
 import math
 import shutil
-import subprocess
 
 import pandas as pd
 import pytest
-from conftest import assert_one_line_error, cli
+from conftest import assert_one_line_error, cli, run_main
 
 from alibench.cli import main
 from alibench.experiments.curve import COLUMNS
@@ -91,15 +90,6 @@ def test_rerun_skips_the_rows_it_has(curved, capsys):
     assert rc == 0
     assert "steps 0, 10, 20 already in" in out and "skipped" in out
     assert files(run / "curve") == before
-
-
-def run_main(capsys, *args):
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:        # argparse's refusals
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, rc, out, err)
 
 
 def _other_experiment(tmp, run):

@@ -85,39 +85,36 @@ def _as_signed(images: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def with_population_bn(net: nn.Module, images: np.ndarray, device: torch.device) -> nn.Module:
-    """A copy of ``net`` in inference mode whose batch-norm statistics are the
-    average of per-batch statistics over ``images`` (uint8 NHWC, fed in [−1, 1]),
-    each layer seeing the previous ones normalised by their batch statistics —
-    what the DCGAN authors' released SVHN analysis does on its training pool.
-    Training-time running averages would mix real and generated batches."""
+def _population_bn(net: nn.Module, batches) -> nn.Module:
+    """A copy of ``net`` in inference mode whose batch-norm statistics are the average
+    of per-batch statistics over ``batches`` (model inputs), each layer seeing the
+    previous ones normalised by their batch statistics."""
     net = copy.deepcopy(net)
-    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None   # cumulative average over the batches below
-    net.train()
-    for start in range(0, len(images), BN_STATS_BATCH):
-        net(_as_signed(images[start:start + BN_STATS_BATCH], device))
-    return net.eval()
-
-
-@torch.no_grad()
-def calibrate_encoder_bn(encoder: Encoder, images: np.ndarray, device: torch.device,
-                         batch_size: int = 500) -> Encoder:
-    """A copy of ``encoder`` in inference mode whose batch-norm statistics are the
-    average of per-batch statistics over ``images`` (uint8 NHWC, fed in [0, 1]):
-    for an untrained encoder, whose running statistics were never updated, so that
-    its features are those of the architecture and its random weights alone."""
-    enc = copy.deepcopy(encoder)
-    for m in enc.modules():
+    for m in net.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
             m.momentum = None   # cumulative average over the batches below
-    enc.train()
-    for start in range(0, len(images), batch_size):
-        enc(_model_input(images[start:start + batch_size], device, False))
-    return enc.eval()
+    net.train()
+    for x in batches:
+        net(x)
+    return net.eval()
+
+
+def with_population_bn(net: nn.Module, images: np.ndarray, device: torch.device) -> nn.Module:
+    """``net`` with population batch-norm statistics over ``images`` (uint8 NHWC, fed in
+    [−1, 1]) in batches of 128 — what the DCGAN authors' released SVHN analysis does on
+    its training pool. Training-time running averages would mix real and generated batches."""
+    return _population_bn(net, (_as_signed(images[s:s + BN_STATS_BATCH], device)
+                                for s in range(0, len(images), BN_STATS_BATCH)))
+
+
+def calibrate_encoder_bn(encoder: Encoder, images: np.ndarray, device: torch.device,
+                         batch_size: int = 500) -> Encoder:
+    """``encoder`` with population batch-norm statistics over ``images`` (uint8 NHWC,
+    fed in [0, 1]): for an untrained encoder, whose running statistics were never
+    updated, so that its features are those of the architecture and its random weights."""
+    return _population_bn(encoder, (_model_input(images[s:s + batch_size], device, False)
+                                    for s in range(0, len(images), batch_size)))
 
 
 @torch.no_grad()

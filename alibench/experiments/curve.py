@@ -52,7 +52,7 @@ from ..core import checkpoint, registry
 from ..core.errors import UserError
 from ..core.files import atomic_write_json, atomic_write_text
 from ..core.rundir import RUN_FILE, RunDir, check_out_dir, now
-from ..evaluation.features import calibrate_encoder_bn, encoder_features, parse_layers, pixel_features
+from ..evaluation.features import encoder_features, parse_layers, pixel_features
 from ..evaluation.training_signals import sample_diversity
 from ..reporting import grids
 from ..reporting.figures import Pictured, Validation, fixed_noise, recon_mse, to_float
@@ -60,6 +60,7 @@ from ..train.loop import KEPT_DIR
 from .ali_training import build_ali_method
 from .context import RunContext, reopen
 from .saved import networks
+from .svhn_svm import untrained_method
 from .svm_track import check_protocol, evaluate_features
 
 # The experiments whose runs the tool takes: ALI (or BiGAN) trained end to end with an
@@ -141,21 +142,6 @@ def _load(cfg: Any, ctx: RunContext, path: Path) -> tuple[Any, int]:
     for net in nets.values():
         net.eval()
     return method, int(payload["step"])
-
-
-def _untrained(cfg: Any, ctx: RunContext) -> Any:
-    """Step 0: ALI as the run built it before its first step (its seed, its init, the
-    decoder's output bias from its images), the encoder's batch-norm statistics taken
-    from its training images (the svhn-svm control row ``untrained-encoder``)."""
-    images = ctx.data.unlabeled(cfg.unlabeled)
-    devices = [ctx.device] if ctx.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(ctx.seed)
-        method = build_ali_method(cfg, ctx.device, images)
-    method.nets.encoder = calibrate_encoder_bn(method.nets.encoder, images, ctx.device, cfg.eval_batch_size)
-    for net in networks(method).values():
-        net.eval()
-    return method
 
 
 def _pictured_signals(method: Any, val: Validation, n_div: int, batch: int,
@@ -305,7 +291,7 @@ def curve(run_dir: Path, every: int = 1, n_labels: int | None = None, out: Path 
                              lambda: [pixel_features(data.x_train), pixel_features(data.x_test)])
         for _, path in tqdm(pending, desc="curve", unit="checkpoint", disable=None, dynamic_ncols=True):
             t0 = time.perf_counter()
-            method, step = (_untrained(cfg, ctx), 0) if path is None else _load(cfg, ctx, path)
+            method, step = (untrained_method(cfg, ctx), 0) if path is None else _load(cfg, ctx, path)
             enc = method.nets.encoder
             err = _svm_error(cfg, ctx, out, SUPPORTED[name],
                              lambda enc=enc: [encoder_features(enc, x, layers, ctx.device,

@@ -23,7 +23,7 @@ from ..reporting.figures import (
     sample_callbacks,
     write_figures,
 )
-from .ali_training import ALITrainConfig, build_ali_method, build_nets, check_arch_fits, train_ali
+from .ali_training import ALITrainConfig, build_ali_method, check_arch_fits, train_ali
 from .context import RunContext
 from .svm_track import SvmProtocolConfig, check_protocol, evaluate_features
 
@@ -100,7 +100,7 @@ def evaluate_encoder(cfg: SvhnSvmConfig, ctx: RunContext, method, name: str) -> 
                             for x in (data.x_train, data.x_test)]}
     if cfg.raw_pixels:
         feats["raw-pixels"] = lambda: [pixel_features(data.x_train), pixel_features(data.x_test)]
-    if cfg.untrained_encoder and hasattr(cfg, "init_std"):
+    if cfg.untrained_encoder:
         feats[UNTRAINED] = lambda: untrained_features(cfg, ctx, layers)
     records = evaluate_features(cfg, ctx, feats)
     if cfg.figures:
@@ -111,15 +111,24 @@ def evaluate_encoder(cfg: SvhnSvmConfig, ctx: RunContext, method, name: str) -> 
 UNTRAINED = "untrained-encoder"
 
 
-def untrained_features(cfg: SvhnSvmConfig, ctx: RunContext, layers: tuple[str, ...]) -> list[np.ndarray]:
-    """The SVM features of the run's encoder as it was before training: built under
-    the run's seed as training builds it, batch-norm statistics from the images it
-    trained on (the ``untrained-encoder`` control row)."""
-    with torch.random.fork_rng(devices=[]):
+def untrained_method(cfg: SvhnSvmConfig, ctx: RunContext):
+    """ALI as the run built it before its first step (its seed, its init, the decoder's
+    output bias from its images), in inference mode, the encoder's batch-norm
+    statistics taken from the images it trains on: the ``untrained-encoder`` control
+    row, and step 0 of ``curve``. The caller's RNG is left as it was."""
+    images = ctx.data.unlabeled(cfg.unlabeled)
+    with torch.random.fork_rng(devices=[ctx.device] if ctx.device.type == "cuda" else []):
         torch.manual_seed(ctx.seed)
-        encoder = build_nets(cfg, ctx.device).encoder
-    encoder = calibrate_encoder_bn(encoder, ctx.data.unlabeled(cfg.unlabeled), ctx.device,
-                                   cfg.eval_batch_size)
+        method = build_ali_method(cfg, ctx.device, images)
+    method.nets.encoder = calibrate_encoder_bn(method.nets.encoder, images, ctx.device, cfg.eval_batch_size)
+    for net in method.nets.modules().values():
+        net.eval()
+    return method
+
+
+def untrained_features(cfg: SvhnSvmConfig, ctx: RunContext, layers: tuple[str, ...]) -> list[np.ndarray]:
+    """The SVM features of the run's encoder as it was before training."""
+    encoder = untrained_method(cfg, ctx).nets.encoder
     return [encoder_features(encoder, x, layers, ctx.device, cfg.eval_batch_size)
             for x in (ctx.data.x_train, ctx.data.x_test)]
 

@@ -86,13 +86,7 @@ def save_curves(path: Path, log: list[dict], title: str = "") -> None:
     ax_a.set(xlabel="step", ylabel="accuracy", title="discriminator accuracy", ylim=(0, 1.02))
     if has_sigma:
         _sigma_panel(axes[2], steps, log)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), mode="wb")
-    plt.close(fig)
+    _finish(plt, fig, axes, title, path)
 
 
 def _sigma_panel(ax, steps: list[int], log: list[dict]) -> None:
@@ -152,7 +146,12 @@ def save_checkpoint_curve(path: Path, rows: list[dict], title: str = "") -> None
     ax_d.plot(steps, col("acc_d"), marker="o", label="acc_d (train log)")
     ax_d.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (0.5)")
     ax_d.set(xlabel="step", ylabel="accuracy", title="discriminator accuracy", ylim=(0, 1.02))
-    for ax in (ax_e, ax_s, ax_d):
+    _finish(plt, fig, (ax_e, ax_s, ax_d), title, path)
+
+
+def _finish(plt, fig, axes, title: str, path: Path) -> None:
+    """Grid and legend on every panel, the title, then the PNG written atomically."""
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
