@@ -29,3 +29,22 @@ def test_gpu_check_refuses_missing_data_and_a_missing_gpu(tmp_path):
     proc = cli("gpu-check", "--parts", "bench", "--device", "cpu", "--out", tmp_path / "out")
     assert_one_line_error(proc, "needs a CUDA device", "--dry-run")
     assert_one_line_error(cli("gpu-check", "--parts", "nope"), "unknown --parts nope")
+
+
+def test_real_part_fails_on_disagreement_only_at_full_size(monkeypatch):
+    """A dry run's 20 steps measure noise, so only the GPU-size run judges agreement."""
+    import argparse
+
+    import torch
+
+    from alibench.bench import gpu_check
+
+    def fake_real(device, size, out, data_dir, tol):
+        return {"fast": {"returncode": 0}, "eager-fp32": {"returncode": 0},
+                "agree": False, "judged": size is gpu_check.FULL}
+
+    monkeypatch.setattr(gpu_check, "run_real", fake_real)
+    for dry_run, status in ((True, "ok"), (False, "failed")):
+        args = argparse.Namespace(dry_run=dry_run, budget_s=1e9, out=None, data_dir=None, tolerance=3.0)
+        report = gpu_check.run_parts(["real"], torch.device("cpu"), args)
+        assert report["parts"]["real"]["status"] == status
