@@ -224,6 +224,19 @@ def test_table_gives_mean_std_min_max_beside_the_paper():
     assert "## Toy mixture" in mixture_tables.render(t)
 
 
+def test_runs_split_by_methods_pool_but_other_settings_do_not():
+    """A seed run as methods=ali and methods=gan joins the methods=ali,gan runs;
+    a different steps= is another setting, another table."""
+    recs = [{**_rec("ali", "modes_covered", 10 + s, s), "overrides": "methods=ali,gan"} for s in (0, 1)]
+    recs += [{**_rec("ali", "modes_covered", 12, 2), "run": "r2a", "overrides": "methods=ali"},
+             {**_rec("gan", "modes_covered", 3, 2), "run": "r2g", "overrides": "methods=gan"},
+             {**_rec("gan", "modes_covered", 5, 0), "overrides": "methods=ali,gan"},
+             {**_rec("ali", "modes_covered", 7, 3), "run": "r3", "overrides": "methods=ali,gan,steps=10"}]
+    pooled, other = mixture_tables.build(pd.DataFrame(recs))
+    assert pooled.preset == "paper" and other.preset == "paper + steps=10"
+    assert pooled.main.set_index("method")["runs"].to_dict() == {"ALI": "3", "GAN": "2"}
+
+
 # --- the command line, end to end ---------------------------------------------
 
 def test_cli_runs_every_method_writes_figure_metrics_and_table(tmp_path):

@@ -81,6 +81,20 @@ def _meta(df: pd.DataFrame) -> dict[str, str]:
             "runs": str(df["run"].nunique()) if "run" in df else str(len(df))}
 
 
+def _setting(overrides) -> str:
+    """The --set items that change how a method is trained. ``methods=`` only picks
+    which methods a run trains (a method's phase is the same whichever others run
+    beside it), so runs of one seed split by method pool with the rest."""
+    items = overrides if isinstance(overrides, (list, tuple)) else str(overrides).split(",")
+    kept, skipping = [], False
+    for item in items:
+        # "methods=ali,gan" arrives comma-split: its method names follow without a "="
+        skipping = item.startswith("methods=") or (skipping and "=" not in item)
+        if not skipping and item:
+            kept.append(item)
+    return ",".join(kept)
+
+
 def build(records: pd.DataFrame) -> list[MixtureTable]:
     if records.empty or "experiment" not in records:
         return []
@@ -88,7 +102,7 @@ def build(records: pd.DataFrame) -> list[MixtureTable]:
     if df.empty:
         return []
     df["overrides"] = df["overrides"].fillna("") if "overrides" in df else ""
-    df["overrides"] = df["overrides"].map(lambda o: ",".join(o) if isinstance(o, (list, tuple)) else str(o))
+    df["overrides"] = df["overrides"].map(_setting)
     out = []
     for (dataset, preset, overrides), g in df.groupby(["dataset", "preset", "overrides"], sort=True):
         methods = [m for m in METHOD_ORDER if m in set(g["method"])]
