@@ -41,7 +41,7 @@ def test_real_part_fails_on_disagreement_only_at_full_size(monkeypatch):
 
     def fake_real(device, size, out, data_dir, tol):
         return {"fast": {"returncode": 0}, "eager-fp32": {"returncode": 0},
-                "agree": False, "judged": size is gpu_check.FULL}
+                "agree": False}
 
     monkeypatch.setattr(gpu_check, "run_real", fake_real)
     for dry_run, status in ((True, "ok"), (False, "failed")):

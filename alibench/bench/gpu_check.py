@@ -151,9 +151,6 @@ def run_real(device: torch.device, size: dict, out: Path, data_dir: Path, tol: f
     f, e = results["fast"].get("test_error_pct"), results["eager-fp32"].get("test_error_pct")
     results["tolerance_pct_points"] = tol
     results["agree"] = None if f is None or e is None else abs(f - e) <= tol
-    # 20 steps and 2 label draws measure noise (bf16 vs float32 differed by 4.3 points
-    # on one CI run), so the dry run checks that both paths run, not that they agree.
-    results["judged"] = size is FULL
     return results
 
 
@@ -184,7 +181,7 @@ def summary_md(report: dict[str, Any]) -> str:
         lines += ["", f"Real data ({real['data']}, {real['steps']} steps, seed 0): test error fast "
                   f"{real['fast'].get('test_error_pct')} %, eager fp32 {real['eager-fp32'].get('test_error_pct')} %; "
                   f"agree within {real['tolerance_pct_points']} points: {real['agree']}"
-                  + ("" if real.get("judged", True) else " (not judged in a dry run: too few steps and draws)")]
+                  + (" (not judged in a dry run: too few steps and draws)" if report["dry_run"] else "")]
     tests = report["parts"].get("tests", {}).get("result")
     if tests:
         lines += ["", f"gpu tests: `{tests['command']}`: {tests['summary']}"]
@@ -250,7 +247,10 @@ def run_parts(parts: list[str], device: torch.device, args: argparse.Namespace) 
             ok = bool(res)
         else:
             res = run_real(device, size, args.out, args.data_dir, args.tolerance)
-            ok = all(res[k]["returncode"] == 0 for k in ("fast", "eager-fp32")) and not (res["judged"] and res["agree"] is False)
+            ok = all(res[k]["returncode"] == 0 for k in ("fast", "eager-fp32")) \
+                and (args.dry_run or res["agree"] is not False)
+            # A dry run's 20 steps and 2 label draws measure noise (bf16 vs float32 differed
+            # by 4.3 points on one CI run): it checks that both paths run, not that they agree.
         key = "rows" if part == "bench" else "result"
         report["parts"][part] = {"status": "ok" if ok else "failed", key: res,
                                  "wall_s": round(time.perf_counter() - t0, 1)}
