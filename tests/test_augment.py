@@ -57,3 +57,30 @@ def test_every_part_passes_gradients_to_generated_images():
     x = images().requires_grad_()
     augment(x, ("color", "translation", "cutout")).pow(2).sum().backward()
     assert x.grad.abs().sum() > 0
+
+
+def test_data_policy_gives_the_encoder_the_images_d_sees(monkeypatch):
+    """augment_data transforms the real batch before the encoder: D's encoder pair is
+    (T(x), Gz(T(x))), in [0, 1]; augment (DiffAugment) transforms D's input only."""
+    from alibench.methods.ali import ALI
+    from alibench.models.ali import build_ali
+
+    seen = {}
+    nets = build_ali("svhn", width=0.0625, latent_dim=8)
+    enc_forward, disc_forward = nets.encoder.forward, nets.discriminator.forward
+    monkeypatch.setattr(nets.encoder, "forward",
+                        lambda x, y=None: (seen.__setitem__("enc", x.detach()), enc_forward(x))[1])
+    monkeypatch.setattr(nets.discriminator, "forward",
+                        lambda x, z, y=None: (seen.__setitem__("disc", x.detach()), disc_forward(x, z))[1])
+    x = images(8)
+    for data_policy, augment_policy, same in ((("translation", "color"), (), True),
+                                             ((), ("translation", "color"), False)):
+        method = ALI(nets, 1e-4, 0.5, 0.999, torch.device("cpu"),
+                     data_policy=data_policy, augment_policy=augment_policy)
+        torch.manual_seed(2)
+        method.train_step(x, 0)
+        real_in_d = seen["disc"][:8]
+        assert torch.equal(real_in_d, seen["enc"]) is same
+        assert not torch.equal(real_in_d, x)        # something was transformed
+        if same:
+            assert real_in_d.min() >= 0 and real_in_d.max() <= 1

@@ -72,3 +72,19 @@ def test_a_finished_run_with_a_corrupt_metric_line_is_not_tabulated(tmp_path):
     (run / "metrics.jsonl").write_text("{garbage}\n" + text)
     records, skipped = tables.scan(tmp_path)
     assert records.empty and skipped == {"unreadable": 1}
+
+
+def test_runs_pooled_through_symlinked_folders_count_once(tmp_path):
+    """A folder of links to runs kept elsewhere is tabulated (pathlib's rglob does
+    not follow links); a second link to the same run, or a link cycle, adds nothing."""
+    kept, pool = tmp_path / "kept", tmp_path / "pool"
+    for seed, value in [(0, 20.0), (1, 22.0)]:
+        _run(kept / f"s{seed}", seed, value)
+    pool.mkdir()
+    (pool / "a").symlink_to(kept / "s0")
+    (pool / "b").symlink_to(kept / "s1")
+    (pool / "again").symlink_to(kept / "s1")
+    (pool / "loop").symlink_to(pool)
+    records, skipped = tables.load_records(pool)
+    row = tables.summarize(records).iloc[0]
+    assert (row["mean"], row["n_seeds"], skipped) == (21.0, 2, 0)

@@ -198,6 +198,17 @@ def _process() -> dict[str, Any]:
 
 
 def find_runs(root: Path) -> list[RunDir]:
-    """Every run directory at or below ``root``."""
-    root = Path(root)
-    return [RunDir(p.parent) for p in sorted(root.rglob(RUN_FILE))]
+    """Every run directory at or below ``root``, through symlinked folders too (a
+    folder of links to runs kept elsewhere is a common way to pool them), each
+    real folder once."""
+    found, seen = [], set()
+    for folder, subdirs, files in os.walk(Path(root), followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:       # a link cycle, or a second link to the same folder
+            subdirs[:] = []
+            continue
+        seen.add(real)
+        subdirs.sort()
+        if RUN_FILE in files:
+            found.append(Path(folder))
+    return [RunDir(p) for p in sorted(found)]

@@ -42,6 +42,7 @@ class ALITrainConfig:
     init_std: float = 0.01            # weights N(0, init_std²)
     d_lr_scale: float = 1.0           # D's learning rate = lr × d_lr_scale
     augment: str = ""                 # DiffAugment of D's x inputs: comma list of color,translation,cutout
+    augment_data: str = ""            # the same parts on the real images before the encoder (data augmentation)
     # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
     # on a CPU with native bf16 (docs/performance.md)
     amp_bf16: str = "auto"
@@ -60,6 +61,7 @@ class ALITrainConfig:
         checks.schedule(self)
         checks.non_negative(self, "latent_dim")
         parse_policy(self.augment)
+        parse_policy(self.augment_data, "augment_data")
         fastpath.check_switches(fastpath.switch_values(self))
         if self.tensorboard:
             tensorboard.check_available()
@@ -104,7 +106,8 @@ def build_ali_method(cfg: ALITrainConfig, device: torch.device,
     """ALI as the config says, untrained; ``fast`` is the resolved fast path (None: plain eager)."""
     nets = build_nets(cfg, device, images)
     return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast,
-               d_lr_scale=cfg.d_lr_scale, augment_policy=parse_policy(cfg.augment))
+               d_lr_scale=cfg.d_lr_scale, augment_policy=parse_policy(cfg.augment),
+               data_policy=parse_policy(cfg.augment_data))
 
 
 def resolve_fast_path(cfg: ALITrainConfig, ctx: RunContext, conditional: bool = False) -> fastpath.FastPath:

@@ -31,10 +31,14 @@ class ALI:
     def __init__(self, nets: ALINets, lr: float, beta1: float, beta2: float,
                  device: torch.device, stochastic_encoder: bool = True,
                  fast: FastPath | None = None, train_decoder: bool = True, *,
-                 d_lr_scale: float = 1.0, augment_policy: tuple[str, ...] = ()) -> None:
+                 d_lr_scale: float = 1.0, augment_policy: tuple[str, ...] = (),
+                 data_policy: tuple[str, ...] = ()) -> None:
         self.nets = nets
-        # demo deviations (ALITrainConfig; the paper: 1.0 and none)
+        # demo deviations (ALITrainConfig; the paper: 1.0 and none). augment_policy
+        # transforms only what D sees; data_policy transforms the real batch before
+        # the encoder, so every encoder pair stays (T(x), Gz(T(x))).
         self.augment_policy = augment_policy
+        self.data_policy = data_policy
         self.device = device
         self.stochastic_encoder = stochastic_encoder
         fast = fast or FastPath(fused_adam=device.type == "cuda")
@@ -97,6 +101,8 @@ class ALI:
 
     def train_step(self, batch: Any, step: int, nets: ALINets | None = None) -> dict[str, torch.Tensor]:
         x, y = batch if isinstance(batch, tuple) else (batch, None)
+        if self.data_policy:   # a bigger training set, not a change to the game
+            x = augment(x, self.data_policy).clamp(0.0, 1.0)
         with self.precision():
             rho_q, rho_p, log_sigma = self._pair_logits(x, self.embed(y), nets)
             loss_d, loss_g = ali_losses(rho_q.float(), rho_p.float())

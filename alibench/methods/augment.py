@@ -20,13 +20,14 @@ import torch.nn.functional as F
 POLICIES = ("color", "translation", "cutout")
 
 
-def parse_policy(text: str) -> tuple[str, ...]:
-    """'color,translation' → ('color', 'translation'); '' → () (off)."""
+def parse_policy(text: str, key: str = "augment") -> tuple[str, ...]:
+    """'color,translation' → ('color', 'translation'); '' → () (off). ``key``: the
+    config key the text came from, for the error message."""
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     bad = [p for p in parts if p not in POLICIES]
     if bad:
         from ..core.errors import UserError
-        raise UserError(f"augment: unknown part {bad[0]!r}; use a comma list of "
+        raise UserError(f"{key}: unknown part {bad[0]!r}; use a comma list of "
                         f"{', '.join(POLICIES)}, or '' for none")
     return parts
 
