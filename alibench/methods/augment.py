@@ -6,7 +6,10 @@ every image D sees, real and generated alike, and the generator is trained
 through it. On a 981-image training set D otherwise memorises the real images
 within a few hundred steps (docs/demo.md). For ALI, D sees (T(x), Gz(x)) and
 (T(Gx(z)), z): both joint laws pushed through the same T, so they still match
-exactly when q(x, z) = p(x, z).
+exactly when q(x, z) = p(x, z) -- but D can no longer check that z carries what T
+randomises, so it cannot ask the encoder for it (docs/demo.md, point 6). The
+``data_policy`` of ``methods.ali`` (config ``augment_data``) applies the same parts
+to the real images before the encoder instead: data augmentation, every pair consistent.
 
 Images here are in [0, 1] (the paper's scaling); the reference code works in
 [−1, 1], so its brightness range ±0.5 is ±0.25 here.
