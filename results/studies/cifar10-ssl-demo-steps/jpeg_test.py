@@ -25,6 +25,7 @@ from alibench.experiments.kplus1_track import error_pct
 from alibench.methods.ali_k1 import ALIK1
 from alibench.methods.supervised import Supervised
 from alibench.models.ali import ARCHS, Discriminator, build_ali
+from collect import read_run   # the study's reader of what a run recorded (beside this script)
 
 HERE = Path(__file__).parent
 
@@ -68,8 +69,7 @@ def main() -> None:
         if method is None:     # gan-fm and others: not part of this study
             continue
         # the sample's own test split again: must equal what the run recorded
-        recorded = [json.loads(x)["value"] for x in (run / "metrics.jsonl").read_text().splitlines()
-                    if json.loads(x).get("metric") == "test_error_pct"][0]
+        recorded = read_run(run_json)["test_error_pct"]
         again = error_pct(method, sample.x_test, sample.y_test, torch.device("cpu"), 500)
         if abs(again - recorded) > 0.05:
             raise SystemExit(f"{run}: re-evaluated sample test error {again} != recorded {recorded}")
