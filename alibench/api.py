@@ -5,6 +5,7 @@ export, used without training.
     feats = run.encode(images)            # the SVM track's features, (N, D) float32
     x_hat = run.reconstruct(images)       # Gx(Gz(x)), float N×3×H×W in [0, 1]
     x = run.sample(16, seed=0)            # Gx(z), z ~ N(0, I) from the seed
+    logits = load_run("results/runs/cifar10-ssl_...").classify(images)   # (K+1) track: (N, K)
 
 Images are uint8 N×H×W×3 numpy arrays (as the datasets hold them) or float
 N×3×H×W tensors in [0, 1]; bad input raises ``UserError`` with the CLI's
@@ -54,22 +55,25 @@ class Run:
 
     def __init__(self, saved: SavedModel) -> None:
         self._saved = saved
-        self._model = Pictured(saved.method)
         self.config = saved.config
         self.experiment: str = saved.experiment.name
-        self.nets: ALINets = saved.method.nets
+        # None for a (K+1) run without ALI's networks (gan-fm, supervised): classify only
+        self.nets: ALINets | None = getattr(saved.method, "nets", None)
+        self._model = Pictured(saved.method) if self.nets is not None else None
         self.meta: dict[str, Any] = saved.meta
-        self.path, self.step, self.device = saved.path, saved.step, saved.method.device
-        size = ARCHS[saved.config.arch].image_size
+        self.path, self.step = saved.path, saved.step
+        self.device = saved.method.device
+        arch = getattr(saved.config, "arch", None)     # GAN-FM's nets take the data's size
+        size = ARCHS[arch].image_size if arch else int(saved.meta.get("dataset", {}).get("image_shape")[0])
         self.image_shape = (size, size, 3)
         embedder = getattr(saved.method, "embedder", None)
         self.cond_dim = (embedder.in_features if isinstance(embedder, torch.nn.Linear)
-                         else self.nets.encoder.cond_dim)
-        self.latent_dim = self.nets.decoder.latent_dim
+                         else self.nets.encoder.cond_dim if self.nets is not None else 0)
+        self.latent_dim = self.nets.decoder.latent_dim if self.nets is not None else 0
 
     def __repr__(self) -> str:
         return (f"Run({self.experiment!r}, {str(self.path)!r}, step={self.step}, "
-                f"arch={self.config.arch!r}, device={str(self.device)!r})")
+                f"arch={getattr(self.config, 'arch', None)!r}, device={str(self.device)!r})")
 
     @property
     def default_layers(self) -> tuple[str, ...]:
@@ -121,11 +125,31 @@ class Run:
             raise UserError(f"y must have shape ({n}, {self.cond_dim}), got {tuple(t.shape)}")
         return t
 
+    def _ali(self, what: str) -> None:
+        """Refuse an ALI-only call on a run without ALI's encoder and decoder."""
+        if self._model is None:
+            raise UserError(f"{what} needs ALI's encoder and decoder, which a '{self.experiment}' "
+                            f"run has not; it offers classify()")
+
     # --- the model -----------------------------------------------------------------------
+    def classify(self, images: Any, batch_size: int = BATCH) -> np.ndarray:
+        """(N, K) float32 class logits of a (K+1)-track run (cifar10-ssl, gan-fm,
+        supervised, svhn-ssl), by the rule its test error was measured with (ALI-K1:
+        D(x, μ(x)) in eval mode); ``.argmax(1)`` is the predicted class."""
+        classify = getattr(self._saved.method, "class_logits", None)
+        if classify is None:
+            raise UserError(f"a '{self.experiment}' run has no classifier; classify() takes runs of "
+                            "the (K+1) track (cifar10-ssl, gan-fm, supervised, svhn-ssl)")
+        x = self._float(images)
+        with torch.inference_mode():
+            return torch.cat([classify(x[s:s + batch_size].to(self.device)).float().cpu()
+                              for s in range(0, len(x), batch_size)]).numpy()
+
     def encode(self, images: Any, layers: str | Sequence[str] | None = None, y: Any = None,
                batch_size: int = BATCH) -> np.ndarray:
         """(N, D) float32 features, μ and batch-norm activations, as the SVM track
         computes them (default: its layers; e.g. ``layers="mu"`` for the code alone)."""
+        self._ali("encode()")
         x = self._images(images)
         names = self.default_layers if layers is None else parse_layers(
             layers if isinstance(layers, str) else ",".join(layers))
@@ -138,6 +162,7 @@ class Run:
                     batch_size: int = BATCH) -> torch.Tensor:
         """Gx(Gz(x)), z drawn from q(z | x) with noise from ``seed`` (as the
         reconstructions figure); float N×3×H×W in [0, 1] on the CPU."""
+        self._ali("reconstruct()")
         x = self._float(images)
         yy = self._y(y, len(x))
         gen = torch.Generator().manual_seed(seed)
@@ -150,6 +175,7 @@ class Run:
 
     def decode(self, z: torch.Tensor, y: Any = None, batch_size: int = BATCH) -> torch.Tensor:
         """Gx(z) for codes z (N, latent_dim) or (N, latent_dim, 1, 1); float N×3×H×W in [0, 1]."""
+        self._ali("decode()")
         if not isinstance(z, torch.Tensor) or z.dim() not in (2, 4) or z.shape[1] != self.latent_dim:
             raise UserError(f"z must be a tensor (N, {self.latent_dim}) or (N, {self.latent_dim}, 1, 1), "
                             f"got {tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
@@ -173,6 +199,7 @@ class Run:
         """Per pair (a[i], b[i]): both encoded (z from q(z | x), noise from ``seed``),
         z interpolated linearly in ``steps + 1`` points, ends included, and decoded
         (the interpolations figure's ``interp_steps``); float N×(steps+1)×3×H×W."""
+        self._ali("interpolate()")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
             raise UserError(f"steps must be a positive integer, got {steps!r}")
         xa, xb = self._float(a, "a"), self._float(b, "b")

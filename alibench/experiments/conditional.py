@@ -28,7 +28,6 @@ from ..methods.conditional import ConditionalALI, make_embedder
 from ..reporting.figures import (
     FigureConfig,
     Validation,
-    check_fidelity,
     restore,
     sample_callbacks,
     write_figures,
@@ -90,7 +89,6 @@ def check(cfg: ConditionalConfig, data: ImageData) -> None:
         raise UserError(f"n_val={held} must be at least 2 and leave training images "
                         f"({data.name} has {len(data.x_train)}); change --set n_val")
     check_train_images(data.x_train[:-held], cfg.batch_size)
-    check_fidelity(cfg)
 
 
 def build(cfg: ConditionalConfig, data: ImageData, device: torch.device,

@@ -33,6 +33,7 @@ from ..evaluation.splits import check_feasible, per_class, shared_draws
 from ..methods.kplus1 import Schedule, SSLBatch
 from ..models.ali import ARCHS, D_READINGS
 from ..models.layers import INITS
+from ..reporting.figures import Validation
 from ..train.entry import fit
 from ..train.loop import Callback, LoopSettings, steps_for
 from .ali_training import check_train_images
@@ -59,6 +60,7 @@ class SSLConfig:
     unlabeled_weight: float = 1.0
     width: float = 1.0               # channel multiplier of the method's networks
     eval_every: int = 0              # validation error logged every N steps (0: at the end)
+    figures: bool = True             # curves, training signals, pictures and report.md at the end
     eval_batch_size: int = 500
     log_every: int = 100
     checkpoint_every: int = 5000
@@ -165,6 +167,16 @@ def error_pct(method: SSLMethod, images: np.ndarray, labels: np.ndarray,
 
 
 Builder = Callable[[Any, RunContext, Schedule, Track], SSLMethod]
+# pictures(cfg, ctx, method): the run's curves, signals, pictures and report.md (a list of
+# metric records); method None: rebuilt from the run's checkpoint (the ``figures`` tool)
+Pictures = Callable[[Any, RunContext, Any], list[dict]]
+
+
+def monitoring_split(cfg: SSLConfig, data: ImageData) -> Validation:
+    """train[-n_val:], the images the pictures and signals are drawn from (never the test set)."""
+    n_pool = len(data.x_train) - cfg.n_val
+    return Validation(data.x_train[n_pool:], None,
+                      f"train[{n_pool}:] of {data.name}, the track's monitoring split")
 
 
 def setting_overrides(overrides: list[str]) -> list[str]:
@@ -173,9 +185,11 @@ def setting_overrides(overrides: list[str]) -> list[str]:
     return [o for o in overrides if not o.startswith("method=")]
 
 
-def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder) -> list[dict]:
+def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder,
+              pictures: Pictures | None = None) -> list[dict]:
     """Train ``build``'s method through the one training entry, then record its
-    validation and test error under ``method_name``."""
+    validation and test error under ``method_name`` and, with ``figures``, draw
+    its ``pictures``."""
     data = ctx.data
     n_pool = len(data.x_train) - cfg.n_val
     track = _track(cfg, ctx)
@@ -206,7 +220,10 @@ def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder)
         return [ctx.record(method_name, "val_error_pct", val, cfg.n_labels, n_images=len(y_val), **extra),
                 ctx.record(method_name, "test_error_pct", test, cfg.n_labels, n_images=len(data.y_test),
                            **extra)]
-    return ctx.stage("evaluate", evaluate)
+    records = ctx.stage("evaluate", evaluate)
+    if cfg.figures and pictures is not None:
+        records += ctx.stage("pictures", lambda: pictures(cfg, ctx, method))
+    return records
 
 
 # Presets shared by the three experiments, so their schedules cannot drift apart.

@@ -22,6 +22,7 @@ from ..core.files import NoSpace, atomic_write_json
 from ..core.registry import Experiment
 from ..core.rundir import RunDir, check_out_dir
 from ..reporting import tables
+from ..reporting.figures import FigureConfig, check_fidelity
 from ..train import distributed, fastpath
 from ..train.loop import Divergence
 from .context import RunContext, load_data, saved_config
@@ -151,6 +152,9 @@ def run_experiment(exp: Experiment, req: RunRequest) -> int:
 
 def _run_all(exp: Experiment, req: RunRequest, cfgs, preset, seeds, resumed, env) -> int:
     device = env.device if env else hardware.resolve_device(req.device)
+    for cfg in cfgs:              # the files a config names, before the data is loaded
+        if isinstance(cfg, FigureConfig):
+            check_fidelity(cfg)
     data = load_data(cfgs[0], req.data_dir, req.download, exp)
     for cfg in cfgs:              # every refusal happens before any directory is made
         if exp.check is not None:

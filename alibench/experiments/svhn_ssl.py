@@ -30,9 +30,7 @@ from ..core.registry import Experiment, register
 from ..models.gan_fm import NOISE_DIM
 from ..reporting import paper
 from . import kplus1_track as track
-from .kplus1 import AliK1Config, build_ali_k1, build_gan_fm, build_supervised, check_fm
-
-BUILDERS = {"ali-k1": build_ali_k1, "gan-fm": build_gan_fm, "supervised": build_supervised}
+from .kplus1 import METHODS, AliK1Config, check_fm, execute_method, saved_model
 
 
 @dataclass
@@ -50,13 +48,17 @@ class SvhnSslConfig(AliK1Config):
     fm_disc: str = "svhn"             # gan-fm only
 
     def validate(self) -> None:
-        checks.one_of("method", self.method, BUILDERS)
+        checks.one_of("method", self.method, METHODS)
         super().validate()
         check_fm(self)
 
 
 def execute(cfg: SvhnSslConfig, ctx) -> list[dict]:
-    return track.run_track(cfg, ctx, cfg.method, BUILDERS[cfg.method])
+    return execute_method(cfg, ctx, cfg.method)
+
+
+def pictures(cfg: SvhnSslConfig, ctx, method=None) -> list[dict]:
+    return METHODS[cfg.method].pictures(cfg, ctx, method)
 
 
 # CPU demo on the shipped SVHN sample (599 training digits after the carved-out
@@ -78,4 +80,5 @@ register(Experiment(
             f"gan-fm ({_paper('gan-fm')} %), supervised (our floor)",
     config_cls=SvhnSslConfig,
     presets={"paper": {}, "fast": {"epochs": 90.0}, "demo": DEMO},
-    execute=execute, methods=tuple(BUILDERS), check=track.check, paper_table="svhn"))
+    execute=execute, methods=tuple(METHODS), check=track.check, paper_table="svhn",
+    pictures=pictures, model=lambda cfg, dataset, device: saved_model(cfg.method)(cfg, dataset, device)))

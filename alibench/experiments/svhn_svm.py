@@ -18,7 +18,6 @@ from ..reporting import paper
 from ..reporting.figures import (
     FigureConfig,
     Validation,
-    check_fidelity,
     restore,
     sample_callbacks,
     write_figures,
@@ -80,7 +79,6 @@ def check(cfg: SvhnSvmConfig, data: ImageData) -> None:
     """Everything that can be refused before a run directory is made."""
     check_arch_fits(cfg.arch, data)
     check_protocol(cfg, data)
-    check_fidelity(cfg)
 
 
 def execute(cfg: SvhnSvmConfig, ctx: RunContext) -> list[dict]:

@@ -40,6 +40,7 @@ class ALIK1:
     def __init__(self, nets: ALINets, schedule: Schedule, device: torch.device,
                  stochastic_encoder: bool = True, unlabeled_weight: float = 1.0) -> None:
         self.nets = nets
+        self.device = device
         self.schedule = schedule
         self.stochastic_encoder = stochastic_encoder
         self.unlabeled_weight = unlabeled_weight
@@ -71,7 +72,7 @@ class ALIK1:
         loss_g = kplus1_generator_loss(unl, gen)
         simultaneous_update(loss_d, loss_g, self.disc_params, self.gen_params, self.opt_d, self.opt_g)
         with torch.no_grad():
-            logs = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
+            logs = {"loss_d": loss_d.detach(), "loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
                     "loss_g": loss_g.detach(), "err_lab": error_rate(lab, batch.y_lab),
                     "acc_d": discriminator_accuracy(real_logit(unl), real_logit(gen))}
             if self.stochastic_encoder:

@@ -56,8 +56,9 @@ class GANFM:
         logits = self.disc(torch.cat([to_signed(batch.x_lab), to_signed(batch.x_unl), x_gen]))
         lab, unl, gen = logits.split([n_lab, n_unl, n_unl])
         loss_lab, loss_unl = kplus1_discriminator_losses(lab, batch.y_lab, unl, gen)
+        loss_d = loss_lab + self.unlabeled_weight * loss_unl
         self.opt_d.zero_grad(set_to_none=True)
-        (loss_lab + self.unlabeled_weight * loss_unl).backward()
+        loss_d.backward()
         self.opt_d.step()
 
         x_unl2 = batch.x_unl if batch.x_unl2 is None else batch.x_unl2
@@ -69,7 +70,7 @@ class GANFM:
         loss_g.backward(inputs=list(self.opt_g.param_groups[0]["params"]))
         self.opt_g.step()
         with torch.no_grad():
-            return {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
+            return {"loss_d": loss_d.detach(), "loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
                     "loss_g": loss_g.detach(), "err_lab": error_rate(lab, batch.y_lab),
                     "acc_d": discriminator_accuracy(real_logit(unl), real_logit(gen))}
 

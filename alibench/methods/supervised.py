@@ -24,6 +24,7 @@ class Supervised:
     def __init__(self, discriminator: Discriminator, latent_dim: int, schedule: Schedule,
                  device: torch.device) -> None:
         self.discriminator = discriminator
+        self.device = device
         self.latent_dim = latent_dim
         self.schedule = schedule
         self.opt = schedule.optimizer(list(discriminator.parameters()), device)

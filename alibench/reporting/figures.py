@@ -31,7 +31,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -267,22 +267,69 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
         n_div = min(len(val.x), DIVERSITY_IMAGES)
         diversity = sample_diversity(_fixed_samples(model, val, n_div, batch_size), to_float(val.x[:n_div]))
         generated = _fidelity_samples(model, val, cfg, batch_size) if cfg.inception_weights else None
-    log = ctx.run_dir.train_log()
-    if log:
-        grids.save_curves(out / "curves.png", log, title=ctx.run_dir.path.name)
     rec = ctx.record(method_name, RECON_METRIC, mse, n_labels, n_images=len(val.x),
                      encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
                      mse_of_mean_image=mse_mean_image)
-    records = [rec, ctx.record(method_name, DIVERSITY_METRIC, diversity, n_labels, n_samples=n_div,
-                               n_real=n_div, measure=DIVERSITY_MEASURE)]
-    acc = last_logged(log, "acc_d")
+    records = [rec] + _game_records(ctx, method_name, n_labels, diversity, n_div)
+    records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
+    _conclude(ctx, val, records)
+    return records
+
+
+def write_generator_figures(ctx: Any, generate: Callable[[int], torch.Tensor], val: Validation,
+                            cfg: FigureConfig, method_name: str, n_labels: int = 0,
+                            device: torch.device | None = None) -> list[dict]:
+    """The same for a GAN without an encoder (GAN-FM): samples.png, curves.png,
+    sample_diversity, acc_d_final (no reconstructions, no recon_mse) and report.md.
+    ``generate(n)``: the first ``n`` samples from the method's fixed noise, float
+    N×C×H×W in [0, 1], networks in inference mode, the RNG untouched."""
+    if len(val.x) < 2:
+        raise UserError("the pictures need at least 2 validation images")
+    n_grid, n_div = cfg.grid_rows * cfg.grid_cols, min(len(val.x), DIVERSITY_IMAGES)
+    grids.save_png(ctx.run_dir.path / "samples.png", grids.grid(generate(n_grid), cfg.grid_cols))
+    faults.point("picture")
+    diversity = sample_diversity(generate(n_div), to_float(val.x[:n_div]))
+    generated = None
+    if cfg.inception_weights:
+        x = generate(cfg.fidelity_samples or len(val.x))
+        generated = x.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    records = _game_records(ctx, method_name, n_labels, diversity, n_div)
+    records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels,
+                                device or torch.device("cpu"))
+    _conclude(ctx, val, records)
+    return records
+
+
+def write_training_report(ctx: Any, validation: str) -> None:
+    """curves.png and report.md of a method that trains no generator (the
+    supervised floor): its report says the GAN signals do not apply."""
+    _save_curves(ctx)
+    write_report(ctx.run_dir, validation, game=False)
+
+
+def _save_curves(ctx: Any) -> list[dict]:
+    log = ctx.run_dir.train_log()
+    if log:
+        grids.save_curves(ctx.run_dir.path / "curves.png", log, title=ctx.run_dir.path.name)
+    return log
+
+
+def _game_records(ctx: Any, method_name: str, n_labels: int, diversity: float, n_div: int) -> list[dict]:
+    """The sample_diversity line and, if D's accuracy was logged, the acc_d_final line."""
+    records = [ctx.record(method_name, DIVERSITY_METRIC, diversity, n_labels, n_samples=n_div,
+                          n_real=n_div, measure=DIVERSITY_MEASURE)]
+    acc = last_logged(ctx.run_dir.train_log(), "acc_d")
     if acc is not None:
         records.append(ctx.record(method_name, ACC_D_METRIC, float(acc["acc_d"]), n_labels,
                                   step=acc.get("step"), measure=ACC_D_MEASURE))
-    records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
+    return records
+
+
+def _conclude(ctx: Any, val: Validation, records: list[dict]) -> None:
+    """curves.png, report.md and, if the signals say so, the collapse warning."""
+    log = _save_curves(ctx)
     write_report(ctx.run_dir, val.source, val.conditions)
     warn_if_collapsed(ctx.run_dir.path.name, records, log)
-    return records
 
 
 def warn_if_collapsed(run_name: str, records: list[dict], log: list[dict]) -> bool:

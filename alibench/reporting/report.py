@@ -53,9 +53,10 @@ def _metrics(records: list[dict]) -> list[str]:
 def _training(log: list[dict]) -> list[str]:
     if not log:
         return ["(no training log)"]
-    last = log[-1]
+    # the last training record (a validation line may come after it)
+    last = next((r for r in reversed(log) if any(k.startswith("loss") for k in r)), log[-1])
     vals = ", ".join(f"{k} {v:.3f}" for k, v in last.items()
-                     if k.startswith(("loss", "acc")) and isinstance(v, (int, float)))
+                     if k.startswith(("loss", "acc", "err")) and isinstance(v, (int, float)))
     speed = last.get("steps_per_s")
     return [f"Last logged step {last['step']}: {vals}" + (f"; {speed} steps/s." if speed else ".")]
 
@@ -71,7 +72,9 @@ def _signals(signals: Signals) -> list[str]:
     rows = [("D's final accuracy (last logged window)", _num(s.acc_d),
              f"0.5: D is fooled; 1.0: D wins (flagged above {MAX_ACC_D})"),
             ("loss_d / loss_g (last logged)", losses,
-             "ALI's losses are both 2 ln 2 ≈ 1.386 while D is fooled; loss_d → 0 as D wins")]
+             "ALI's losses are both 2 ln 2 ≈ 1.386 while D is fooled; loss_d → 0 as D wins "
+             "(a (K+1) D's loss_d adds the labelled cross-entropy loss_lab; GAN-FM's loss_g "
+             "is feature matching)")]
     if s.log_sigma_mean is not None or s.sigma_small_frac is not None:
         rows += [("encoder: mean log σ (last logged)", _num(s.log_sigma_mean),
                   "log σ of q(z | x), averaged over codes and batch"),
@@ -97,7 +100,13 @@ def _signals(signals: Signals) -> list[str]:
     return [intro, ""] + lines + ["", verdict]
 
 
-def write_report(run: RunDir, validation: str, conditions=None) -> None:
+NO_GAME = ("This method trains no generator and plays no game (the supervised-only floor): "
+           "the GAN signals do not apply. Its labelled-batch loss and error are in curves.png "
+           "and under Training.")
+
+
+def write_report(run: RunDir, validation: str, conditions=None, game: bool = True) -> None:
+    """``game=False``: a method without a generator (its report has no signal table)."""
     meta, log = run.meta, run.train_log()
     lines = [f"# {meta.get('run', run.path.name)}", ""] + _facts(meta, log) + ["", "## Pictures", ""]
     lines.append(f"Validation images: {validation}. Networks in inference mode.")
@@ -114,7 +123,8 @@ def write_report(run: RunDir, validation: str, conditions=None) -> None:
         links = " · ".join(f"[{p.stem[5:].lstrip('0') or '0'}](samples/{p.name})" for p in steps)
         lines += ["Samples from the same fixed noise during training, by step: " + links, ""]
     metrics = run.metrics()
-    lines += ["## Training signals", ""] + _signals(signals_from(metrics, log)) + [""]
+    signals = _signals(signals_from(metrics, log)) if game else [NO_GAME]
+    lines += ["## Training signals", ""] + signals + [""]
     lines += ["## Metrics", ""] + _metrics(metrics) + [""]
     lines += ["## Training", ""] + _training(log) + [""]
     if not meta.get("dataset", {}).get("full", True):
