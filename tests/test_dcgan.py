@@ -24,6 +24,7 @@ Features: 64 maps of 16×16 pooled 4×4 → 64·4·4 = 1,024; 128 maps of 8×8 p
 """
 
 import json
+import shutil
 import re
 
 import numpy as np
@@ -194,9 +195,10 @@ def test_tiny_cli_run_writes_a_finished_run(paired_runs):
     meta = json.loads((run / "run.json").read_text())
     assert meta["state"] == "finished" and meta["total_steps"] == 6
     assert meta["feature_dim"] == 8 * 16 + 16 * 16 + 32 * 16   # width 1/8: 8, 16, 32 maps
-    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    assert {(l["method"], l["metric"]) for l in lines} == {("dcgan-svm", "test_error_pct"),
-                                                          ("dcgan-svm", "val_error_pct")}
+    all_lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    lines = [l for l in all_lines if l["metric"].endswith("error_pct")]
+    assert {(l["method"], l["metric"]) for l in all_lines} == {
+        ("dcgan-svm", m) for m in ("test_error_pct", "val_error_pct", "sample_diversity", "acc_d_final")}
     assert all(0 <= l["value"] <= 100 and l["feature_dim"] == meta["feature_dim"] for l in lines)
     svm = json.loads((run / "svm_dcgan-svm.json").read_text())   # the paper preset's protocol
     assert svm["protocol"] == "dcgan" and svm["c_grid"] == list(DCGAN_C_GRID)
@@ -204,6 +206,28 @@ def test_tiny_cli_run_writes_a_finished_run(paired_runs):
     assert len(svm["val_error_pct"]) == 2 and len(svm["test_error_pct"]) == 4
     assert [r["step"] for r in map(json.loads, (run / "train_log.jsonl").read_text().splitlines())] \
         == [3, 6]
+
+
+def test_a_dcgan_run_reports_its_training_signals(paired_runs, tmp_path):
+    """Samples, curves and report.md with D's accuracy, the losses and sample diversity
+    (a DCGAN has no encoder: no reconstructions); the figures tool redraws them."""
+    out, _ = paired_runs
+    run = _run_dir(out, "dcgan-svm")
+    assert {p.name for p in run.glob("*.png")} == {"samples.png", "curves.png"}
+    report = (run / "report.md").read_text()
+    for signal in ("D's final accuracy", "loss_d / loss_g", "sample diversity"):
+        assert signal in report
+    lines = {l["metric"]: l for l in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
+    log = [json.loads(l) for l in (run / "train_log.jsonl").read_text().splitlines()]
+    assert lines["acc_d_final"]["value"] == log[-1]["acc_d"]
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    (copy / "samples.png").unlink()
+    proc = cli("figures", "--run", copy, "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert (copy / "samples.png").exists()
+    redrawn = {l["metric"]: l for l in map(json.loads, (copy / "metrics.jsonl").read_text().splitlines())}
+    assert redrawn["sample_diversity"]["value"] == pytest.approx(lines["sample_diversity"]["value"], rel=1e-6)
 
 
 def test_dcgan_and_ali_runs_share_one_label_draw_file(paired_runs):

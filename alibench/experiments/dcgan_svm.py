@@ -49,6 +49,14 @@ from ..evaluation.svm import run_dcgan_protocol, run_protocol
 from ..methods.dcgan import GAN
 from ..models.dcgan import NZ, build_dcgan
 from ..reporting import paper
+from ..reporting.figures import (
+    FigureConfig,
+    Validation,
+    fixed_noise,
+    restore,
+    signed_generator_samples,
+    write_generator_figures,
+)
 from ..train.entry import fit_on_images
 from .ali_training import check_arch_fits
 from .context import RunContext
@@ -80,7 +88,7 @@ class DCGANTrainConfig:
 
 
 @dataclass
-class DcganSvmConfig(DCGANTrainConfig, SvmProtocolConfig):
+class DcganSvmConfig(DCGANTrainConfig, SvmProtocolConfig, FigureConfig):
     data: str = "svhn"
     unlabeled: str = "extra"
     svm_protocol: str = "dcgan"       # "suite": ALI's protocol (svhn-svm) on these features
@@ -88,6 +96,7 @@ class DcganSvmConfig(DCGANTrainConfig, SvmProtocolConfig):
     def validate(self) -> None:
         self.validate_training()
         self.validate_svm()
+        self.validate_figures()
         checks.one_of("svm_protocol", self.svm_protocol, PROTOCOLS)
         if self.svm_protocol == "dcgan" and self.n_val_draws == 0:
             raise UserError("svm_protocol=dcgan chooses C over the validation draws; "
@@ -108,14 +117,31 @@ PRESETS = {
 }
 
 
+def build_gan(cfg: DCGANTrainConfig, device) -> GAN:
+    nets = build_dcgan(cfg.width, cfg.nz)
+    for net in nets.modules().values():
+        net.to(device)
+    return GAN(nets, cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, device)
+
+
 def train_dcgan(cfg: DCGANTrainConfig, ctx: RunContext, images) -> GAN:
     """Build the DCGAN and train it through the one training entry (resuming if asked)."""
-    def build() -> GAN:
-        nets = build_dcgan(cfg.width, cfg.nz)
-        for net in nets.modules().values():
-            net.to(ctx.device)
-        return GAN(nets, cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, ctx.device)
-    return fit_on_images(ctx, build, images, cfg, "DCGAN")
+    return fit_on_images(ctx, lambda: build_gan(cfg, ctx.device), images, cfg, "DCGAN")
+
+
+def pictures(cfg: DcganSvmConfig, ctx: RunContext, method: GAN | None = None) -> list[dict]:
+    """Samples from fixed noise N(0, I) (ALI's fixed noise, in nz dimensions), sample
+    diversity, D's accuracy, curves and report.md, against the SVM protocol's
+    validation images (train[-n_val:])."""
+    if method is None:
+        method = build_gan(cfg, ctx.device)
+        restore(ctx.run_dir, method, ctx.device)
+    val = Validation(ctx.data.x_train[-cfg.n_val:], None,
+                     f"the last {cfg.n_val} images of {ctx.data.name}'s training split "
+                     "(the SVM protocol's validation part)")
+    generate = lambda n: signed_generator_samples(  # noqa: E731
+        method.nets.generator, fixed_noise(n, cfg.nz).flatten(1), ctx.device, cfg.eval_batch_size)
+    return write_generator_figures(ctx, generate, val, cfg, METHOD, cfg.n_labels, ctx.device)
 
 
 def execute(cfg: DcganSvmConfig, ctx: RunContext) -> list[dict]:
@@ -129,7 +155,10 @@ def execute(cfg: DcganSvmConfig, ctx: RunContext) -> list[dict]:
                  for x in (data.x_train, data.x_test)]
         ctx.run_dir.update(feature_dim=int(feats[0].shape[1]))
         return feats
-    return evaluate_features(cfg, ctx, {METHOD: features}, PROTOCOLS[cfg.svm_protocol])
+    records = evaluate_features(cfg, ctx, {METHOD: features}, PROTOCOLS[cfg.svm_protocol])
+    if cfg.figures:
+        records += ctx.stage("pictures", lambda: pictures(cfg, ctx, method))
+    return records
 
 
 def check(cfg: DcganSvmConfig, data: ImageData) -> None:
@@ -143,4 +172,4 @@ register(Experiment(
             f"{paper.format_result(paper.lookup('svhn', 'dcgan-svm', 1000))} %)",
     # the same refusals as svhn-svm: same data, labels and validation split
     config_cls=DcganSvmConfig, presets=PRESETS, execute=execute, methods=(METHOD,), check=check,
-    paper_table="svhn"))
+    paper_table="svhn", pictures=pictures))

@@ -28,7 +28,7 @@ from ..core import checks
 from ..core.registry import Experiment, register
 from ..methods.ali_k1 import ALIK1
 from ..methods.gan_fm import GANFM
-from ..methods.kplus1 import Schedule, inference
+from ..methods.kplus1 import Schedule
 from ..methods.supervised import Supervised
 from ..models.ali import ARCHS, Discriminator, build_ali
 from ..models.gan_fm import FM_DISCRIMINATORS, NOISE_DIM, FMDiscriminator, FMGenerator
@@ -38,6 +38,7 @@ from ..reporting.figures import (
     NOISE_SEED,
     FigureConfig,
     restore,
+    signed_generator_samples,
     write_figures,
     write_generator_figures,
     write_training_report,
@@ -173,10 +174,7 @@ def gan_fm_samples(method: GANFM, n: int, batch_size: int = 500) -> torch.Tensor
     """The first ``n`` samples from GAN-FM's fixed noise U(0, 1)^noise_dim (the same
     for every run), float N×3×H×W in [0, 1]; the RNG is left as it was."""
     z = torch.rand(n, method.gen.noise_dim, generator=torch.Generator().manual_seed(NOISE_SEED))
-    with inference(method.gen):
-        x = torch.cat([method.gen(z[s:s + batch_size].to(method.device)).float().cpu()
-                       for s in range(0, n, batch_size)])
-    return x.add(1).div(2).clamp(0, 1)      # the generator's [-1, 1] to pixels in [0, 1]
+    return signed_generator_samples(method.gen, z, method.device, batch_size)
 
 
 def supervised_report(cfg: SupervisedConfig, ctx, method=None) -> list[dict]:

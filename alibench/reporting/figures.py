@@ -300,6 +300,21 @@ def write_generator_figures(ctx: Any, generate: Callable[[int], torch.Tensor], v
     return records
 
 
+def signed_generator_samples(generator: torch.nn.Module, z: torch.Tensor, device: torch.device,
+                             batch_size: int = 500) -> torch.Tensor:
+    """A [−1, 1] generator's images for the codes ``z`` (fixed noise), in inference
+    mode, as float N×3×H×W in [0, 1] on the CPU (GAN-FM's and DCGAN's pictures)."""
+    mode = generator.training
+    try:
+        generator.eval()
+        with torch.no_grad():
+            x = torch.cat([generator(z[s:s + batch_size].to(device)).float().cpu()
+                           for s in range(0, len(z), batch_size)])
+    finally:
+        generator.train(mode)
+    return x.add(1).div(2).clamp(0, 1)
+
+
 def write_training_report(ctx: Any, validation: str) -> None:
     """curves.png and report.md of a method that trains no generator (the
     supervised floor): its report says the GAN signals do not apply."""
