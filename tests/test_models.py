@@ -123,3 +123,18 @@ def test_discriminator_logit_shapes_and_k_plus_one_head():
     nets = build_ali("cifar10", width=0.25, n_out=10)
     x, z = torch.rand(5, 3, 32, 32), torch.randn(5, 64, 1, 1)
     assert nets.discriminator(x, z).shape == (5, 10)
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.5, 1.0])
+def test_dropout_scale_multiplies_every_dropout_rate_of_alis_d(scale):
+    """ALITrainConfig.dropout_scale (a demo switch; the paper: 1, rate 0.2 in every
+    layer of the SVHN D): every Dropout of D gets rate × scale; 0 makes D in
+    training mode deterministic; Gz and Gx are untouched."""
+    from alibench.experiments.ali_training import ALITrainConfig, build_nets
+    nets = build_nets(ALITrainConfig(width=0.125, dropout_scale=scale), torch.device("cpu"))
+    rates = [m.p for m in nets.discriminator.modules() if isinstance(m, torch.nn.Dropout)]
+    assert rates and all(r == pytest.approx(0.2 * scale) for r in rates)
+    x, z = torch.rand(4, 3, 32, 32), torch.randn(4, 256, 1, 1)
+    nets.discriminator.train()
+    same = torch.equal(nets.discriminator(x, z), nets.discriminator(x, z))
+    assert same is (scale == 0.0)

@@ -237,6 +237,18 @@ def test_runs_split_by_methods_pool_but_other_settings_do_not():
     assert pooled.main.set_index("method")["runs"].to_dict() == {"ALI": "3", "GAN": "2"}
 
 
+def test_runs_record_their_setting_without_methods_and_pool_with_older_records():
+    """Runs record the setting already without ``methods=`` (space-separated); older
+    records, every --set item joined by commas, group with them."""
+    from alibench.core.config import setting_overrides
+    assert setting_overrides(["methods=ali,gan", "steps=10", "lr=1e-3"], ("methods=",)) == ["steps=10", "lr=1e-3"]
+    recs = [{**_rec("ali", "modes_covered", 10, 0), "overrides": "methods=ali,gan,steps=10,lr=1e-3"},
+            {**_rec("ali", "modes_covered", 12, 1), "run": "r1", "overrides": "steps=10 lr=1e-3"}]
+    (table,) = mixture_tables.build(pd.DataFrame(recs))
+    assert table.preset == "paper + steps=10 lr=1e-3"
+    assert table.main.set_index("method")["runs"].to_dict() == {"ALI": "2"}
+
+
 # --- the command line, end to end ---------------------------------------------
 
 def test_cli_runs_every_method_writes_figure_metrics_and_table(tmp_path):

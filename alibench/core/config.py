@@ -62,6 +62,13 @@ def parse_overrides(cls: type, items: list[str]) -> dict[str, Any]:
     return out
 
 
+def setting_overrides(overrides: list[str], picks: tuple[str, ...]) -> list[str]:
+    """The --set items that change how a method is trained, without ``picks``: the
+    keys that only choose what a run trains or reports (svhn-ssl's ``method=``,
+    toy-mixture's ``methods=``), so runs that differ in them group into one table."""
+    return [o for o in overrides if not o.startswith(picks)]
+
+
 def numeric_fields(cls: type) -> list[dataclasses.Field]:
     """The int and float keys of a config class (bools are not numbers here)."""
     types = field_types(cls)

@@ -15,6 +15,7 @@ from ..data import ImageData
 from ..methods.ali import ALI
 from ..methods.augment import parse_policy
 from ..models.ali import ARCHS, D_READINGS, ALINets, build_ali
+from ..models.layers import scale_dropout
 from ..train import fastpath, tensorboard
 from ..train.entry import fit_on_images
 from ..train.loop import Callback
@@ -41,6 +42,7 @@ class ALITrainConfig:
     # demo deviations (docs/demo.md); the paper's values are the defaults
     init_std: float = 0.01            # weights N(0, init_std²)
     d_lr_scale: float = 1.0           # D's learning rate = lr × d_lr_scale
+    dropout_scale: float = 1.0        # × every dropout rate of D (paper: 0.2 everywhere for SVHN)
     augment: str = ""                 # DiffAugment of D's x inputs: comma list of color,translation,cutout
     augment_data: str = ""            # the same parts on the real images before the encoder (data augmentation)
     # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
@@ -96,6 +98,7 @@ def build_nets(cfg: ALITrainConfig, device: torch.device, images: np.ndarray | N
                      init_std=cfg.init_std)
     if images is not None:
         nets.decoder.init_output_bias(mean_image(images))
+    scale_dropout(nets.discriminator, cfg.dropout_scale)
     for net in nets.modules().values():
         net.to(device)
     return nets

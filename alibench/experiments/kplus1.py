@@ -32,7 +32,7 @@ from ..methods.kplus1 import Schedule
 from ..methods.supervised import Supervised
 from ..models.ali import ARCHS, Discriminator, build_ali
 from ..models.gan_fm import FM_DISCRIMINATORS, NOISE_DIM, FMDiscriminator, FMGenerator
-from ..models.layers import INITS
+from ..models.layers import INITS, scale_dropout
 from ..reporting import paper
 from ..reporting.figures import (
     NOISE_SEED,
@@ -103,7 +103,7 @@ def ali_k1_method(cfg: AliK1Config, n_classes: int, device: torch.device,
         for net in nets.modules().values():
             INITS[cfg.init](net)
         nets.decoder.init_output_bias(mean_image(images))
-    track.scale_dropout(nets.discriminator, cfg.dropout_scale)
+    scale_dropout(nets.discriminator, cfg.dropout_scale)
     for net in nets.modules().values():
         net.to(device)
     return ALIK1(nets, schedule or _loaded(cfg), device, cfg.stochastic_encoder, cfg.unlabeled_weight)
@@ -135,7 +135,7 @@ def supervised_method(cfg: SupervisedConfig, n_classes: int, device: torch.devic
     disc = Discriminator(spec, cfg.width, latent, n_out=n_classes, reading=cfg.d_reading)
     if init:
         INITS[cfg.init](disc)
-    track.scale_dropout(disc, cfg.dropout_scale)
+    scale_dropout(disc, cfg.dropout_scale)
     return Supervised(disc.to(device), latent, schedule or _loaded(cfg), device)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..core import checks
+from ..core.config import setting_overrides
 from ..core.errors import UserError
 from ..data import ImageData
 from ..data.batches import EpochSampler, ResidentImages
@@ -85,15 +86,6 @@ def check_trunk(cfg) -> None:
     checks.non_negative(cfg, "latent_dim")
     checks.one_of("init", cfg.init, INITS)
     checks.within(cfg, "dropout_scale", 0, 1)
-
-
-def scale_dropout(net: torch.nn.Module, scale: float) -> None:
-    """Multiply every dropout rate of ``net`` by ``scale`` (1: the paper's rates).
-    At the demo's width 1/8 the paper's 0.2/0.5 rates drown what little signal
-    the few maps carry: the classifier stays at chance for hundreds of steps."""
-    for module in net.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p *= scale
 
 
 def check(cfg: SSLConfig, data: ImageData) -> None:
@@ -179,12 +171,6 @@ def monitoring_split(cfg: SSLConfig, data: ImageData) -> Validation:
                       f"train[{n_pool}:] of {data.name}, the track's monitoring split")
 
 
-def setting_overrides(overrides: list[str]) -> list[str]:
-    """The --set items that change the setting: ``method=`` (svhn-ssl) picks the
-    table row instead, so runs of its methods group into one table."""
-    return [o for o in overrides if not o.startswith("method=")]
-
-
 def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder,
               pictures: Pictures | None = None) -> list[dict]:
     """Train ``build``'s method through the one training entry, then record its
@@ -212,7 +198,7 @@ def run_track(cfg: SSLConfig, ctx: RunContext, method_name: str, build: Builder,
     ctx.run_dir.update(train_seconds=round(time.perf_counter() - t0, 1))
     extra = {"label_split": track.label_split, "dataset_description": data.description,
              "train_steps": total,
-             "overrides": " ".join(setting_overrides(ctx.run_dir.meta.get("overrides", [])))}
+             "overrides": " ".join(setting_overrides(ctx.run_dir.meta.get("overrides", []), ("method=",)))}
 
     def evaluate() -> list[dict]:
         val = error_pct(method, x_val, y_val, ctx.device, cfg.eval_batch_size)

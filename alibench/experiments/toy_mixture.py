@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..core import checkpoint, checks
+from ..core.config import setting_overrides
 from ..core.errors import UserError
 from ..core.registry import Experiment, register
 from ..core.rundir import PhaseDir, RunDir
@@ -257,7 +258,7 @@ def record(ctx: RunContext, method: str, out: Outcome, hp: Hyper, phase_log: lis
     last = phase_log[-1] if phase_log else {}
     common = {"hyper_lr": hp.lr, "hyper_beta1": hp.beta1, "hyper_init_std": hp.init_std,
               "collapsed": out.collapsed, "steps_trained": last.get("step", 0),
-              "overrides": ",".join(ctx.run_dir.meta.get("overrides", []))}
+              "overrides": " ".join(setting_overrides(ctx.run_dir.meta.get("overrides", []), ("methods=",)))}
     recs = [ctx.record(method, name, value, 0, **common) for name, value in out.metrics.items()]
     finals = {k: v for k, v in last.items() if k.startswith(("loss", "acc"))}
     for name, value in {**out.extra, **finals}.items():

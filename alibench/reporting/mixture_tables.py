@@ -82,17 +82,21 @@ def _meta(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _setting(overrides) -> str:
-    """The --set items that change how a method is trained. ``methods=`` only picks
-    which methods a run trains (a method's phase is the same whichever others run
-    beside it), so runs of one seed split by method pool with the rest."""
-    items = overrides if isinstance(overrides, (list, tuple)) else str(overrides).split(",")
+    """The setting a record's ``overrides`` names, space-separated. Runs record
+    it without ``methods=`` (``core.config.setting_overrides``: a method's phase is
+    the same whichever others run beside it), so runs of one seed split by method
+    pool with the rest. Records of earlier versions joined every --set item with
+    commas, ``methods=`` included: those are read item by item."""
+    text = "" if overrides is None else str(overrides)
+    if "methods=" not in text:
+        return text
     kept, skipping = [], False
-    for item in items:
+    for item in text.split(","):
         # "methods=ali,gan" arrives comma-split: its method names follow without a "="
         skipping = item.startswith("methods=") or (skipping and "=" not in item)
         if not skipping and item:
             kept.append(item)
-    return ",".join(kept)
+    return " ".join(kept)
 
 
 def build(records: pd.DataFrame) -> list[MixtureTable]:
