@@ -201,3 +201,18 @@ def test_readme_example_runs(svhn_run):
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)
     assert scope["features"].shape[0] == 10 and scope["samples"].shape == (16, 3, 32, 32)
+
+
+@pytest.mark.parametrize("experiment,extra", [
+    ("bigan", ()), ("gan-inverse", ("inference_steps=4",)), ("gan-posthoc", ("inference_steps=4",))])
+def test_the_inference_baselines_load_with_their_trained_encoder(tmp_path, images, experiment, extra):
+    """bigan, gan-inverse and gan-posthoc runs open with load_run: the encoder is the
+    checkpoint's (every tensor), and encode/reconstruct work as for svhn-svm."""
+    run_dir = _run(tmp_path, experiment, *SVM_TINY, *extra)
+    run = alibench.load_run(run_dir, device="cpu")
+    saved = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)["state"]
+    for key, value in run.nets.encoder.state_dict().items():
+        assert torch.equal(value, saved["encoder"][key]), key
+    feats = run.encode(images)
+    assert feats.shape[0] == 20 and np.isfinite(feats).all()
+    assert run.reconstruct(images[:4]).shape == (4, 3, 32, 32)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from ..core import checks
 from ..core.errors import UserError
 from ..core.registry import Experiment, register
@@ -30,7 +32,7 @@ from ..reporting.figures import restore, sample_callbacks
 from ..train.entry import epoch_batches, fit
 from ..train.fastpath import switch_values
 from ..train.loop import LoopSettings, steps_for
-from .ali_training import build_nets, train_ali
+from .ali_training import build_ali_method, build_nets, train_ali
 from .context import RunContext
 from .svhn_svm import DEMO_V1, PRESETS as SVHN_PRESETS, SvhnSvmConfig, check as check_svm, draw_pictures, \
     evaluate_encoder
@@ -78,13 +80,22 @@ def check_two_phase(cfg: TwoPhaseConfig, data: ImageData) -> None:
                         f"log_every to a divisor of {gan}")
 
 
-def build_two_phase(cfg: TwoPhaseConfig, ctx: RunContext, kind, gan_steps: int, images):
-    nets = build_nets(cfg, ctx.device, images)
-    disc = build_gan_discriminator(cfg.arch, cfg.width, cfg.d_reading).to(ctx.device)
-    gan = GANPhase(nets.decoder, disc, cfg.lr, cfg.beta1, cfg.beta2, ctx.device)
+def build_two_phase(cfg: TwoPhaseConfig, device: torch.device, kind, gan_steps: int, images):
+    nets = build_nets(cfg, device, images)
+    disc = build_gan_discriminator(cfg.arch, cfg.width, cfg.d_reading).to(device)
+    gan = GANPhase(nets.decoder, disc, cfg.lr, cfg.beta1, cfg.beta2, device)
     if kind is InverseMapping:   # no joint D: keep the GAN's D(x) where the figures look
         nets = ALINets(nets.encoder, nets.decoder, disc)
-    return kind(nets, gan, gan_steps, cfg.lr, cfg.beta1, cfg.beta2, ctx.device)
+    return kind(nets, gan, gan_steps, cfg.lr, cfg.beta1, cfg.beta2, device)
+
+
+def saved_two_phase(kind):
+    """``model=``: a saved run's method (in its inference phase: the decoder frozen)."""
+    def model(cfg: TwoPhaseConfig, dataset, device: torch.device):
+        method = build_two_phase(cfg, device, kind, 0, None)
+        method.nets.decoder.eval()
+        return method
+    return model
 
 
 def _two_phase(kind, name: str):
@@ -95,7 +106,7 @@ def _two_phase(kind, name: str):
         gan_steps, inf_steps = phase_steps(cfg, len(images))
         settings = LoopSettings(gan_steps + inf_steps, cfg.log_every, cfg.checkpoint_every,
                                 desc=f"{name} seed {ctx.seed}")
-        method = fit(ctx, lambda: build_two_phase(cfg, ctx, kind, gan_steps, images),
+        method = fit(ctx, lambda: build_two_phase(cfg, ctx.device, kind, gan_steps, images),
                      epoch_batches(ctx, images, cfg.batch_size), settings,
                      callbacks_for=lambda m: sample_callbacks(ctx.run_dir, m, cfg),
                      train_images=len(images), gan_steps=gan_steps, inference_steps=inf_steps)
@@ -104,7 +115,7 @@ def _two_phase(kind, name: str):
     def pictures(cfg: TwoPhaseConfig, ctx: RunContext, method=None) -> list[dict]:
         if method is None:
             gan_steps, _ = phase_steps(cfg, len(ctx.data.unlabeled(cfg.unlabeled)))
-            method = build_two_phase(cfg, ctx, kind, gan_steps, None)
+            method = build_two_phase(cfg, ctx.device, kind, gan_steps, None)
             restore(ctx.run_dir, method, ctx.device)
             method.nets.decoder.eval()
         return draw_pictures(cfg, ctx, method, name)
@@ -118,7 +129,6 @@ def execute_bigan(cfg: BiganConfig, ctx: RunContext) -> list[dict]:
 
 
 def pictures_bigan(cfg: BiganConfig, ctx: RunContext, method=None) -> list[dict]:
-    from .ali_training import build_ali_method
     if method is None:
         method = build_ali_method(cfg, ctx.device)
         restore(ctx.run_dir, method, ctx.device)
@@ -136,7 +146,8 @@ register(Experiment(
     name="bigan", summary="BiGAN (ALI with a deterministic encoder), L2-SVM on its encoder's "
                           "features (our row of Table 1)",
     config_cls=BiganConfig, presets=PRESETS, execute=execute_bigan, methods=("bigan",),
-    check=check_svm, paper_table="svhn", pictures=pictures_bigan))
+    check=check_svm, paper_table="svhn", pictures=pictures_bigan,
+    model=lambda cfg, dataset, device: build_ali_method(cfg, device)))
 
 for _kind, _name, _summary in (
         (InverseMapping, "gan-inverse", "GAN + a learned inverse mapping E‖z − Gz(Gx(z))‖²"),
@@ -145,4 +156,4 @@ for _kind, _name, _summary in (
     register(Experiment(
         name=_name, summary=f"{_summary}, L2-SVM on the encoder's features (our row of Table 1)",
         config_cls=TwoPhaseConfig, presets=TWO_PHASE_PRESETS, execute=_execute, methods=(_name,),
-        check=check_two_phase, paper_table="svhn", pictures=_pictures))
+        check=check_two_phase, paper_table="svhn", pictures=_pictures, model=saved_two_phase(_kind)))
