@@ -89,6 +89,14 @@ def test_write_figures_sizes_and_recon_mse(tmp_path):
     assert rec["metric"] == "recon_mse" and 0 < rec["value"] < 1 and rec["n_images"] == 30
     flat = x.reshape(30, -1) / 255.0
     assert rec["mse_of_mean_image"] == pytest.approx(((flat - flat.mean(0)) ** 2).mean(), rel=1e-5)
+    # the mean code's reconstruction Gx(μ(x)), computed here independently
+    nets = method.nets
+    nets.encoder.eval(), nets.decoder.eval()
+    with torch.no_grad():
+        x01 = torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255
+        mu_mse = (nets.decoder(nets.encoder(x01)[0]) - x01).pow(2).mean().item()
+    assert rec["mean_code_mse"] == pytest.approx(mu_mse, rel=1e-5)
+    assert "the same from the mean code" in (run.path / "report.md").read_text()
     assert diversity["metric"] == "sample_diversity" and diversity["value"] >= 0   # untrained Gx: ~0
     assert diversity["n_samples"] == diversity["n_real"] == 30
     assert acc["metric"] == "acc_d_final" and acc["value"] == 0.6 and acc["step"] == 1

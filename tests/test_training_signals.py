@@ -119,6 +119,11 @@ def test_signals_from_metric_lines_and_the_train_log():
     s = signals_from(records + [{"method": "ali", "metric": "acc_d_final", "value": 0.5}], [])
     assert s.acc_d == 0.5 and s.log_sigma_mean is None and s.loss_d is None
     assert final_acc_d([{"step": 1, "loss_d": 1.0}]) is None and final_acc_d(log) == 0.97
+    assert s.recon_ratio_mean_code is None      # a deterministic encoder records none
+    # the mean code's reconstruction is shown, not judged: 0.5 does not clear the warning
+    with_mu = [{**r, "mean_code_mse": 0.02} if r["metric"] == "recon_mse" else r for r in records]
+    s = signals_from(with_mu, log)
+    assert s.recon_ratio_mean_code == pytest.approx(0.5) and len(s.problems()) == 3
 
 
 # ---- report.md and the warning -------------------------------------------------------------

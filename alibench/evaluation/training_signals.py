@@ -84,6 +84,7 @@ class Signals:
     sigma_small_frac: float | None = None    # fraction of the encoder's σ below 0.01
     loss_d: float | None = None              # last logged
     loss_g: float | None = None
+    recon_ratio_mean_code: float | None = None   # Gx(μ(x))'s error / the mean image's (not judged)
 
     def problems(self) -> list[str]:
         """What looks collapsed, each in words (empty: nothing)."""
@@ -115,6 +116,7 @@ def signals_from(records: list[dict], train_log: list[dict]) -> Signals:
     by_metric = {r.get("metric"): r for r in records}
     recon = by_metric.get(RECON_METRIC, {})
     mse, scale = _finite(recon.get("value")), _finite(recon.get("mse_of_mean_image"))
+    mse_mu = _finite(recon.get("mean_code_mse"))
     acc = by_metric.get(ACC_D_METRIC)
     last = lambda key: _finite((last_logged(train_log, key) or {}).get(key))  # noqa: E731
     return Signals(
@@ -122,4 +124,5 @@ def signals_from(records: list[dict], train_log: list[dict]) -> Signals:
         diversity=_finite(by_metric.get(DIVERSITY_METRIC, {}).get("value")),
         recon_ratio=mse / scale if mse is not None and scale else None,
         log_sigma_mean=last("log_sigma_mean"), sigma_small_frac=last("sigma_small_frac"),
-        loss_d=last("loss_d"), loss_g=last("loss_g"))
+        loss_d=last("loss_d"), loss_g=last("loss_g"),
+        recon_ratio_mean_code=mse_mu / scale if mse_mu is not None and scale else None)

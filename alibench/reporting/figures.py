@@ -196,14 +196,25 @@ def _reconstruct(model: Pictured, x: torch.Tensor, y: torch.Tensor | None,
 def recon_mse(model: Pictured, val: Validation, batch_size: int = 500) -> tuple[float, float]:
     """Mean squared error between validation images and Gx(Gz(x)), pixels in [0, 1];
     and, for scale, that of the mean validation image put in place of every x."""
-    gen, total, spread = torch.Generator().manual_seed(ENCODE_SEED), 0.0, 0.0
+    mse, spread, _ = recon_errors(model, val, batch_size)
+    return mse, spread
+
+
+def recon_errors(model: Pictured, val: Validation, batch_size: int = 500) -> tuple[float, float, float | None]:
+    """``recon_mse``'s two numbers, and the error of Gx(μ(x)), the mean code's
+    reconstruction (None for a deterministic encoder, whose z is μ): far below
+    the sampled error when q(z | x) is broad, the codes know x but its noise hides it."""
+    gen, total, spread, total_mu = torch.Generator().manual_seed(ENCODE_SEED), 0.0, 0.0, 0.0
     mean = torch.from_numpy(val.x.mean(axis=0, dtype=np.float64)).permute(2, 0, 1).float() / 255
     for start in range(0, len(val.x), batch_size):
         x = to_float(val.x[start:start + batch_size])
         y = None if val.y is None else torch.from_numpy(val.y[start:start + batch_size])
         total += (_reconstruct(model, x, y, gen) - x).pow(2).sum().item()
         spread += (x - mean).pow(2).sum().item()
-    return total / val.x.size, spread / val.x.size
+        if model.stochastic:
+            mu, _ = model.nets.encoder(x.to(model.device), model._y(y))
+            total_mu += (model.decode(mu, y) - x).pow(2).sum().item()
+    return total / val.x.size, spread / val.x.size, total_mu / val.x.size if model.stochastic else None
 
 
 def _draw_samples(model: Pictured, val: Validation, cfg: FigureConfig) -> np.ndarray:
@@ -263,13 +274,14 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
         if val.conditions is not None:
             _draw_conditional(model, val, cfg, out / "conditional.png")
             faults.point("picture")
-        mse, mse_mean_image = recon_mse(model, val, batch_size)
+        mse, mse_mean_image, mse_mean_code = recon_errors(model, val, batch_size)
         n_div = min(len(val.x), DIVERSITY_IMAGES)
         diversity = sample_diversity(_fixed_samples(model, val, n_div, batch_size), to_float(val.x[:n_div]))
         generated = _fidelity_samples(model, val, cfg, batch_size) if cfg.inception_weights else None
     rec = ctx.record(method_name, RECON_METRIC, mse, n_labels, n_images=len(val.x),
                      encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
-                     mse_of_mean_image=mse_mean_image)
+                     mse_of_mean_image=mse_mean_image,
+                     **({} if mse_mean_code is None else {"mean_code_mse": mse_mean_code}))
     records = [rec] + _game_records(ctx, method_name, n_labels, diversity, n_div)
     records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
     _conclude(ctx, val, records)

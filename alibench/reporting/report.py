@@ -27,7 +27,7 @@ CAPTIONS = {
                    "and, for a stochastic encoder, its mean log σ and fraction of σ < 0.01."),
 }
 METRIC_COLUMNS = ["method", "metric", "value", "n_labels", "std_over_draws", "n_draws", "best_c",
-                  "feature_dim", "n_images", "encoder", "mse_of_mean_image"]
+                  "feature_dim", "n_images", "encoder", "mse_of_mean_image", "mean_code_mse"]
 
 
 def _facts(meta: dict, log: list[dict]) -> list[str]:
@@ -86,6 +86,10 @@ def _signals(signals: Signals) -> list[str]:
              ("recon_mse / mse_of_mean_image", _num(s.recon_ratio),
               "below 1: reconstructions know something about x; 1: no more than the mean image "
               f"(flagged above {MAX_RECON_RATIO})")]
+    if s.recon_ratio_mean_code is not None:
+        rows.append(("the same from the mean code, Gx(μ(x))", _num(s.recon_ratio_mean_code),
+                     "not judged; well below the row above: the codes know x, but q(z | x) is so "
+                     "broad that a sample of it hides what they know"))
     lines = ["| signal | value | what it means |", "| --- | --- | --- |"]
     lines += [f"| {name} | {value} | {meaning} |" for name, value, meaning in rows]
     problems = s.problems()
