@@ -92,6 +92,18 @@ def test_rerun_skips_the_rows_it_has(curved, capsys):
     assert files(run / "curve") == before
 
 
+def test_an_older_curve_without_the_mean_code_column_is_kept(curved, tmp_path, capsys):
+    """A curve.csv written before mean_code_ratio existed is read and its rows kept
+    (the column stays empty for them), not refused."""
+    run, _, _ = curved
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    csv = copy / "curve" / "curve.csv"
+    pd.read_csv(csv).drop(columns=["mean_code_ratio"]).to_csv(csv, index=False)
+    rc = main(["curve", str(copy), "--device", "cpu"])
+    assert rc == 0 and "already in" in capsys.readouterr().out
+
+
 def _other_experiment(tmp, run):
     target = tmp / "other"
     shutil.copytree(run, target, ignore=shutil.ignore_patterns("curve"))

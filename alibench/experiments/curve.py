@@ -15,7 +15,8 @@ inference mode, then measured:
   dataset, label count and seed, so the scratch ones are the run's);
 - ``raw_pixels_test_error_pct``: the same protocol on raw pixels, once (it does not
   depend on the checkpoint), repeated on every row;
-- ``recon_mse``, ``mse_of_mean_image`` and their ``recon_ratio`` on the run's
+- ``recon_mse``, ``mse_of_mean_image`` and their ``recon_ratio`` (and
+  ``mean_code_ratio``, the same for Gx(μ(x)); NaN for a deterministic encoder) on the run's
   validation images (the last ``n_val`` of the training split, as the run's
   pictures use), ``sample_diversity`` (``evaluation.training_signals``) of
   min(500, n_val) samples from the fixed noise against as many validation images;
@@ -55,7 +56,7 @@ from ..core.rundir import RUN_FILE, RunDir, check_out_dir, now
 from ..evaluation.features import encoder_features, parse_layers, pixel_features
 from ..evaluation.training_signals import sample_diversity
 from ..reporting import grids
-from ..reporting.figures import Pictured, Validation, fixed_noise, recon_mse, to_float
+from ..reporting.figures import Pictured, Validation, fixed_noise, recon_errors, to_float
 from ..train.loop import KEPT_DIR
 from .ali_training import build_ali_method
 from .context import RunContext, reopen
@@ -67,7 +68,9 @@ from .svm_track import check_protocol, evaluate_features
 # encoder, then the SVM track; the name each records its encoder's features under.
 SUPPORTED = {"svhn-svm": "ali", "bigan": "bigan"}
 COLUMNS = ("step", "epoch", "ali_test_error_pct", "raw_pixels_test_error_pct", "recon_mse",
-           "mse_of_mean_image", "recon_ratio", "sample_diversity", "acc_d", "seconds_per_checkpoint")
+           "mse_of_mean_image", "recon_ratio", "mean_code_ratio", "sample_diversity", "acc_d",
+           "seconds_per_checkpoint")
+ADDED_LATER = ("mean_code_ratio",)   # an older curve.csv lacks them: read as missing (None)
 CSV, PNG, JSON = "curve.csv", "curve.png", "curve.json"
 DIVERSITY_IMAGES = 500
 _KEPT = re.compile(r"step_(\d+)\.pt")
@@ -148,11 +151,12 @@ def _pictured_signals(method: Any, val: Validation, n_div: int, batch: int,
                       device: torch.device) -> dict[str, float]:
     model = Pictured(method)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), model.inference():
-        mse, mse_mean = recon_mse(model, val, batch)
+        mse, mse_mean, mse_mu = recon_errors(model, val, batch)
         z = fixed_noise(n_div, model.latent_dim)
         samples = torch.cat([model.decode(z[s:s + batch]) for s in range(0, n_div, batch)])
+    ratio = (lambda v: v / mse_mean if v is not None and mse_mean > 0 else float("nan"))  # noqa: E731
     return {"recon_mse": mse, "mse_of_mean_image": mse_mean,
-            "recon_ratio": mse / mse_mean if mse_mean > 0 else float("nan"),
+            "recon_ratio": ratio(mse), "mean_code_ratio": ratio(mse_mu),
             "sample_diversity": sample_diversity(samples, to_float(val.x[:n_div]))}
 
 
@@ -178,10 +182,10 @@ def _read_existing(out: Path, n_labels: int, protocol: dict | None = None) -> li
         table = pd.read_csv(csv)
     except Exception as exc:  # pandas raises several kinds for a damaged file
         raise UserError(f"{csv} is unreadable ({type(exc).__name__}); delete it or choose another --out") from exc
-    missing = [c for c in COLUMNS if c not in table.columns]
+    missing = [c for c in COLUMNS if c not in table.columns and c not in ADDED_LATER]
     if missing:
         raise UserError(f"{csv} lacks the columns {', '.join(missing)}; delete it or choose another --out")
-    return [{c: _plain(r[c]) for c in COLUMNS} for r in table.to_dict("records")]
+    return [{c: _plain(r.get(c)) for c in COLUMNS} for r in table.to_dict("records")]
 
 
 def _plain(v: Any) -> Any:

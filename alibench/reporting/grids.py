@@ -140,6 +140,9 @@ def save_checkpoint_curve(path: Path, rows: list[dict], title: str = "") -> None
         ax_e.axhline(raw, color="grey", linestyle="--", linewidth=1, label=f"raw pixels ({raw:.2f} %)")
     ax_e.set(xlabel="step", ylabel="test error (%)", title="L2-SVM test error")
     ax_s.plot(steps, col("recon_ratio"), marker="o", label="recon_mse / mse_of_mean_image")
+    if any(v is not None and np.isfinite(v) for v in col("mean_code_ratio")):
+        mean_code = [np.nan if v is None else v for v in col("mean_code_ratio")]
+        ax_s.plot(steps, mean_code, marker="^", label="the same from the mean code Gx(μ(x))")
     ax_s.plot(steps, col("sample_diversity"), marker="s", label="sample diversity")
     ax_s.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="1")
     ax_s.set(xlabel="step", ylabel="ratio", title="reconstruction and diversity")
