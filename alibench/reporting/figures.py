@@ -142,9 +142,15 @@ class Pictured:
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None, gen: torch.Generator) -> torch.Tensor:
         """z ~ q(z | x): μ + σ ε with ε from ``gen`` (μ alone for a deterministic encoder)."""
+        return self.codes(x, y, gen)[0]
+
+    def codes(self, x: torch.Tensor, y: torch.Tensor | None,
+              gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z ~ q(z | x), μ(x)) from one pass of the encoder."""
         mu, log_sigma = self.nets.encoder(x.to(self.device), self._y(y))
-        return sample_code(mu, log_sigma, self.stochastic,
-                           lambda like: torch.randn(like.shape, generator=gen).to(like.device, like.dtype))
+        z = sample_code(mu, log_sigma, self.stochastic,
+                        lambda like: torch.randn(like.shape, generator=gen).to(like.device, like.dtype))
+        return z, mu
 
 
 def fixed_noise(n: int, latent_dim: int) -> torch.Tensor:
@@ -209,10 +215,10 @@ def recon_errors(model: Pictured, val: Validation, batch_size: int = 500) -> tup
     for start in range(0, len(val.x), batch_size):
         x = to_float(val.x[start:start + batch_size])
         y = None if val.y is None else torch.from_numpy(val.y[start:start + batch_size])
-        total += (_reconstruct(model, x, y, gen) - x).pow(2).sum().item()
+        z, mu = model.codes(x, y, gen)
+        total += (model.decode(z, y) - x).pow(2).sum().item()
         spread += (x - mean).pow(2).sum().item()
         if model.stochastic:
-            mu, _ = model.nets.encoder(x.to(model.device), model._y(y))
             total_mu += (model.decode(mu, y) - x).pow(2).sum().item()
     return total / val.x.size, spread / val.x.size, total_mu / val.x.size if model.stochastic else None
 
@@ -282,9 +288,10 @@ def write_figures(ctx: Any, method: Any, val: Validation, cfg: FigureConfig, met
                      encoder="sample" if model.stochastic else "mean", pixel_range="[0, 1]",
                      mse_of_mean_image=mse_mean_image,
                      **({} if mse_mean_code is None else {"mean_code_mse": mse_mean_code}))
-    records = [rec] + _game_records(ctx, method_name, n_labels, diversity, n_div)
+    log = ctx.run_dir.train_log()
+    records = [rec] + _game_records(ctx, method_name, n_labels, diversity, n_div, log)
     records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels, method.device)
-    _conclude(ctx, val, records)
+    _conclude(ctx, val, records, log)
     return records
 
 
@@ -301,14 +308,12 @@ def write_generator_figures(ctx: Any, generate: Callable[[int], torch.Tensor], v
     grids.save_png(ctx.run_dir.path / "samples.png", grids.grid(generate(n_grid), cfg.grid_cols))
     faults.point("picture")
     diversity = sample_diversity(generate(n_div), to_float(val.x[:n_div]))
-    generated = None
-    if cfg.inception_weights:
-        x = generate(cfg.fidelity_samples or len(val.x))
-        generated = x.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    records = _game_records(ctx, method_name, n_labels, diversity, n_div)
+    generated = _to_uint8(generate(cfg.fidelity_samples or len(val.x))) if cfg.inception_weights else None
+    log = ctx.run_dir.train_log()
+    records = _game_records(ctx, method_name, n_labels, diversity, n_div, log)
     records += fidelity_records(ctx, generated, val, cfg, method_name, n_labels,
                                 device or torch.device("cpu"))
-    _conclude(ctx, val, records)
+    _conclude(ctx, val, records, log)
     return records
 
 
@@ -330,31 +335,30 @@ def signed_generator_samples(generator: torch.nn.Module, z: torch.Tensor, device
 def write_training_report(ctx: Any, validation: str) -> None:
     """curves.png and report.md of a method that trains no generator (the
     supervised floor): its report says the GAN signals do not apply."""
-    _save_curves(ctx)
+    _save_curves(ctx, ctx.run_dir.train_log())
     write_report(ctx.run_dir, validation, game=False)
 
 
-def _save_curves(ctx: Any) -> list[dict]:
-    log = ctx.run_dir.train_log()
+def _save_curves(ctx: Any, log: list[dict]) -> None:
     if log:
         grids.save_curves(ctx.run_dir.path / "curves.png", log, title=ctx.run_dir.path.name)
-    return log
 
 
-def _game_records(ctx: Any, method_name: str, n_labels: int, diversity: float, n_div: int) -> list[dict]:
+def _game_records(ctx: Any, method_name: str, n_labels: int, diversity: float, n_div: int,
+                  log: list[dict]) -> list[dict]:
     """The sample_diversity line and, if D's accuracy was logged, the acc_d_final line."""
     records = [ctx.record(method_name, DIVERSITY_METRIC, diversity, n_labels, n_samples=n_div,
                           n_real=n_div, measure=DIVERSITY_MEASURE)]
-    acc = last_logged(ctx.run_dir.train_log(), "acc_d")
+    acc = last_logged(log, "acc_d")
     if acc is not None:
         records.append(ctx.record(method_name, ACC_D_METRIC, float(acc["acc_d"]), n_labels,
                                   step=acc.get("step"), measure=ACC_D_MEASURE))
     return records
 
 
-def _conclude(ctx: Any, val: Validation, records: list[dict]) -> None:
+def _conclude(ctx: Any, val: Validation, records: list[dict], log: list[dict]) -> None:
     """curves.png, report.md and, if the signals say so, the collapse warning."""
-    log = _save_curves(ctx)
+    _save_curves(ctx, log)
     write_report(ctx.run_dir, val.source, val.conditions)
     warn_if_collapsed(ctx.run_dir.path.name, records, log)
 
@@ -382,7 +386,11 @@ def _fixed_samples(model: Pictured, val: Validation, n: int, batch_size: int) ->
 
 def _fidelity_samples(model: Pictured, val: Validation, cfg: FigureConfig, batch_size: int) -> np.ndarray:
     """uint8 NHWC samples from the fixed noise for FID/KID/IS."""
-    x = _fixed_samples(model, val, cfg.fidelity_samples or len(val.x), batch_size)
+    return _to_uint8(_fixed_samples(model, val, cfg.fidelity_samples or len(val.x), batch_size))
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Float N×C×H×W in [0, 1] as uint8 NHWC, as the Inception metrics take images."""
     return x.mul(255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
