@@ -6,9 +6,10 @@ On the run's validation images (train[-n_val:] of the shipped SVHN sample):
 the reconstruction error over the mean image's, Gx(z) with z ~ q(z | x) and
 Gx(μ(x)), with the encoder and decoder in eval and in training mode (batch
 statistics), and how far the codes μ(x) spread against prior draws.
-codes_seeds0-4.txt: the five band runs of today's demo (the CI band commands,
-CPU AMD EPYC, 1 thread; their checkpoints are not committed, rerun the band
-commands of docs/regression-bands.md to get them). Noise: torch.manual_seed(0).
+codes_seeds0-4.txt: the five band runs of the H2 demo (lr 2e-4, the demo until
+the bands were refreshed for lr 8e-4; CPU AMD EPYC, 1 thread; their checkpoints
+are not committed: rerun the band commands of docs/regression-bands.md with
+--set lr=2e-4 to get them). Noise: torch.manual_seed(0).
 """
 import sys, torch, numpy as np, alibench
 from alibench.data import load_dataset
