@@ -104,8 +104,10 @@ def test_ddp_steps_equal_one_process_on_the_global_batch(tmp_path):
                                atol=1e-5, rtol=1e-5)
 
 
+# lr pinned at the value the tolerances below were set for: the demo's lr 8e-4 lets the
+# two runs' float-rounding differences (reduction order, synced BN) grow past them in 40 steps.
 TINY = ["--preset", "demo", "--set", "steps=40", "width=0.125", "batch_size=32", "log_every=10",
-        "checkpoint_every=20", "n_val_draws=2", "n_test_draws=6", "n_c=6", "--device", "cpu"]
+        "checkpoint_every=20", "n_val_draws=2", "n_test_draws=6", "n_c=6", "lr=2e-4", "--device", "cpu"]
 
 
 def _metrics(out):
