@@ -89,7 +89,7 @@ FIELD_RULES = {
     **dict.fromkeys(("steps", "epochs", "latent_dim", "embed_dim", "n_val", "n_val_draws",
                      "eval_every", "sample_every", "weight_decay", "unlabeled_weight",
                      "fidelity_samples", "inference_epochs", "inference_steps", "steps_after",
-                     "steps_vae", "data_seed", "keep_checkpoints_every"), "non_negative"),
+                     "steps_vae", "data_seed", "keep_checkpoints_every", "lr_decay_steps"), "non_negative"),
     **dict.fromkeys(("beta1", "beta2", "beta1_min", "beta1_max"), "probability"),
     "decay_fraction": "fraction", "dropout_scale": "fraction",
     "width": "width",

@@ -18,7 +18,7 @@ from ..models.ali import ARCHS, D_READINGS, ALINets, build_ali
 from ..models.layers import scale_dropout
 from ..train import fastpath, tensorboard
 from ..train.entry import fit_on_images
-from ..train.loop import Callback
+from ..train.loop import Callback, steps_for
 from .context import RunContext
 
 
@@ -45,6 +45,7 @@ class ALITrainConfig:
     dropout_scale: float = 1.0        # × every dropout rate of D (paper: 0.2 everywhere for SVHN)
     augment: str = ""                 # DiffAugment of D's x inputs: comma list of color,translation,cutout
     augment_data: str = ""            # the same parts on the real images before the encoder (data augmentation)
+    lr_decay_steps: int = 0           # > 0: both learning rates fall linearly to 0 over the last N steps
     # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
     # on a CPU with native bf16 (docs/performance.md)
     amp_bf16: str = "auto"
@@ -108,15 +109,19 @@ def build_ali_method(cfg: ALITrainConfig, device: torch.device,
                      images: np.ndarray | None = None, fast: fastpath.FastPath | None = None) -> ALI:
     """ALI as the config says, untrained; ``fast`` is the resolved fast path (None: plain eager)."""
     nets = build_nets(cfg, device, images)
+    # the decay needs the run's length, known only where the training images are
+    total = 0 if images is None else steps_for(cfg.epochs, cfg.steps, len(images), cfg.batch_size)
     return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast,
                d_lr_scale=cfg.d_lr_scale, augment_policy=parse_policy(cfg.augment),
-               data_policy=parse_policy(cfg.augment_data))
+               data_policy=parse_policy(cfg.augment_data),
+               decay=(total, cfg.lr_decay_steps) if total else (0, 0))
 
 
 def resolve_fast_path(cfg: ALITrainConfig, ctx: RunContext, conditional: bool = False) -> fastpath.FastPath:
     fast = fastpath.resolve(fastpath.switch_values(cfg), ctx.device, distributed=ctx.dist is not None)
-    # A CUDA graph replays one static input tensor; conditional batches are (x, y) pairs.
-    return replace(fast, cuda_graphs=False) if conditional else fast
+    # A CUDA graph replays one static input tensor (conditional batches are (x, y)
+    # pairs) and the learning rates it captured (a decay changes them every step).
+    return replace(fast, cuda_graphs=False) if conditional or cfg.lr_decay_steps else fast
 
 
 def train_ali(cfg: ALITrainConfig, ctx: RunContext, images: np.ndarray,

@@ -20,7 +20,7 @@ import torch
 from ..models.ali import ALINets, sample_code
 from ..train.fastpath import FastPath
 from .augment import augment
-from .base import adam, simultaneous_update
+from .base import adam, linear_decay, set_lr, simultaneous_update
 from .losses import ali_losses, discriminator_accuracy, sigma_stats
 
 
@@ -32,7 +32,7 @@ class ALI:
                  device: torch.device, stochastic_encoder: bool = True,
                  fast: FastPath | None = None, train_decoder: bool = True, *,
                  d_lr_scale: float = 1.0, augment_policy: tuple[str, ...] = (),
-                 data_policy: tuple[str, ...] = ()) -> None:
+                 data_policy: tuple[str, ...] = (), decay: tuple[int, int] = (0, 0)) -> None:
         self.nets = nets
         # demo deviations (ALITrainConfig; the paper: 1.0 and none). augment_policy
         # transforms only what D sees; data_policy transforms the real batch before
@@ -51,6 +51,10 @@ class ALI:
         self.opt_g = adam(self.gen_params, lr, beta1, beta2, device, fast.fused_adam, fast.cuda_graphs)
         self.opt_d = adam(self.disc_params, lr * d_lr_scale, beta1, beta2, device, fast.fused_adam,
                           fast.cuda_graphs)
+        # decay = (the run's steps, N > 0): both rates fall linearly to 0 over the
+        # last N steps (a demo deviation; the released ALI code keeps them constant)
+        self.base_lrs = (lr, lr * d_lr_scale)
+        self.total_steps, self.decay_steps = decay
 
     @property
     def train_nets(self) -> ALINets:
@@ -101,6 +105,9 @@ class ALI:
 
     def train_step(self, batch: Any, step: int, nets: ALINets | None = None) -> dict[str, torch.Tensor]:
         x, y = batch if isinstance(batch, tuple) else (batch, None)
+        if self.decay_steps:
+            for opt, lr in zip((self.opt_g, self.opt_d), self.base_lrs):
+                set_lr([opt], linear_decay(lr, step, self.total_steps, self.decay_steps))
         if self.data_policy:   # a bigger training set, not a change to the game
             x = augment(x, self.data_policy).clamp(0.0, 1.0)
         with self.precision():
