@@ -33,7 +33,10 @@ def _run(out, experiment, *extra):
 
 @pytest.fixture(scope="module")
 def svhn_run(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("runs"), "svhn-svm", *SVM_TINY)
+    # init_std 0.2 (paper 0.01): after 8 steps Gx's eval-mode batch norm still has
+    # near-initial running statistics, and with the paper's tiny weights z's signal
+    # shrinks to float rounding, so samples from two seeds could be bit-identical
+    return _run(tmp_path_factory.mktemp("runs"), "svhn-svm", *SVM_TINY, "init_std=0.2")
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,20 @@ def test_both_rates_fall_linearly_to_zero_over_the_last_steps():
     assert seen == [pytest.approx(e) for e in expected]
 
 
+def test_a_decay_longer_than_the_run_spans_the_run_from_the_full_rate():
+    """The demo's 3,000-step decay in a quick 4-step run (``--set steps=4``)
+    starts at the full rate, not at 4/3000 of it (which would not train)."""
+    cfg = ALITrainConfig(width=0.125, latent_dim=8, batch_size=4, steps=4, lr=1e-3,
+                         lr_decay_steps=3000)
+    images = np.zeros((8, 32, 32, 3), dtype=np.uint8)
+    method = build_ali_method(cfg, torch.device("cpu"), images)
+    seen = []
+    for step in range(4):
+        method.train_step(torch.rand(4, 3, 32, 32), step)
+        seen.append(_rates(method)[0])
+    assert seen == [pytest.approx(r) for r in (1e-3, 7.5e-4, 5e-4, 2.5e-4)]
+
+
 def test_without_decay_or_training_images_the_rates_stay_constant():
     images = np.zeros((8, 32, 32, 3), dtype=np.uint8)
     for cfg, imgs in ((ALITrainConfig(width=0.125, steps=10, lr=3e-4), images),

@@ -46,6 +46,7 @@ class ALITrainConfig:
     augment: str = ""                 # DiffAugment of D's x inputs: comma list of color,translation,cutout
     augment_data: str = ""            # the same parts on the real images before the encoder (data augmentation)
     lr_decay_steps: int = 0           # > 0: both learning rates fall linearly to 0 over the last N steps
+                                      # (over the whole run if it is shorter: a quick --set steps=8 still trains)
     # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
     # on a CPU with native bf16 (docs/performance.md)
     amp_bf16: str = "auto"
@@ -109,12 +110,13 @@ def build_ali_method(cfg: ALITrainConfig, device: torch.device,
                      images: np.ndarray | None = None, fast: fastpath.FastPath | None = None) -> ALI:
     """ALI as the config says, untrained; ``fast`` is the resolved fast path (None: plain eager)."""
     nets = build_nets(cfg, device, images)
-    # the decay needs the run's length, known only where the training images are
+    # the decay needs the run's length, known only where the training images are;
+    # a decay longer than the run starts at the full rate on step 0
     total = 0 if images is None else steps_for(cfg.epochs, cfg.steps, len(images), cfg.batch_size)
     return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast,
                d_lr_scale=cfg.d_lr_scale, augment_policy=parse_policy(cfg.augment),
                data_policy=parse_policy(cfg.augment_data),
-               decay=(total, cfg.lr_decay_steps) if total else (0, 0))
+               decay=(total, min(cfg.lr_decay_steps, total)) if total else (0, 0))
 
 
 def resolve_fast_path(cfg: ALITrainConfig, ctx: RunContext, conditional: bool = False) -> fastpath.FastPath:
