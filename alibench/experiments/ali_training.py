@@ -116,7 +116,7 @@ def build_ali_method(cfg: ALITrainConfig, device: torch.device,
     return ALI(nets, cfg.lr, cfg.beta1, cfg.beta2, device, cfg.stochastic_encoder, fast,
                d_lr_scale=cfg.d_lr_scale, augment_policy=parse_policy(cfg.augment),
                data_policy=parse_policy(cfg.augment_data),
-               decay=(total, min(cfg.lr_decay_steps, total)) if total else (0, 0))
+               decay=(total, min(cfg.lr_decay_steps, total)))
 
 
 def resolve_fast_path(cfg: ALITrainConfig, ctx: RunContext, conditional: bool = False) -> fastpath.FastPath:
