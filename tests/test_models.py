@@ -138,3 +138,41 @@ def test_dropout_scale_multiplies_every_dropout_rate_of_alis_d(scale):
     nets.discriminator.train()
     same = torch.equal(nets.discriminator(x, z), nets.discriminator(x, z))
     assert same is (scale == 0.0)
+
+
+def test_sigma_max_bounds_the_encoders_sigma_smoothly():
+    """ALITrainConfig.sigma_max (a demo switch; the paper: 0, σ = exp of a linear
+    output, unbounded): σ stays below the bound even where the raw log σ runs away
+    (the demo's runs reached log σ ≈ 18), small log σ passes almost unchanged, and
+    a unit above the bound still gets a gradient."""
+    from alibench.experiments.ali_training import ALITrainConfig, build_nets
+    enc = build_nets(ALITrainConfig(width=0.125, sigma_max=1.0), torch.device("cpu")).encoder
+    raw = torch.tensor([-12.0, -1.0, 0.0, 18.0], requires_grad=True)
+    bounded = enc._bounded(raw)
+    assert (bounded < 0).all()
+    assert bounded[0].item() == pytest.approx(-12.0, abs=1e-5)
+    assert bounded[3].item() == pytest.approx(0.0, abs=1e-6)
+    bounded.sum().backward()
+    assert (raw.grad > 0).all()
+    _, log_sigma = enc(torch.rand(3, 3, 32, 32))
+    assert log_sigma.max() < 0
+
+
+def test_without_sigma_max_the_encoder_returns_its_raw_log_sigma():
+    from alibench.experiments.ali_training import ALITrainConfig, build_nets
+    enc = build_nets(ALITrainConfig(width=0.125), torch.device("cpu")).encoder
+    x = torch.rand(3, 3, 32, 32)
+    enc.eval()
+    _, log_sigma = enc(x)
+    h = x
+    for block in enc.blocks:
+        h = block(h)
+    assert torch.equal(log_sigma, enc.out(h).chunk(2, dim=1)[1])
+
+
+def test_no_paper_preset_bounds_sigma():
+    import alibench.experiments  # noqa: F401  (registers them)
+    from alibench.core import registry
+    for exp in map(registry.get, registry.names()):
+        cfg = exp.config_cls(**exp.presets.get("paper", {}))
+        assert getattr(cfg, "sigma_max", 0.0) == 0.0, exp.name

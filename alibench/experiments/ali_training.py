@@ -47,6 +47,7 @@ class ALITrainConfig:
     augment_data: str = ""            # the same parts on the real images before the encoder (data augmentation)
     lr_decay_steps: int = 0           # > 0: both learning rates fall linearly to 0 over the last N steps
                                       # (over the whole run if it is shorter: a quick --set steps=8 still trains)
+    sigma_max: float = 0.0            # > 0: the encoder's σ is bounded smoothly below this (0: unbounded)
     # the fast path (alibench/train/fastpath.py): auto = on for CUDA; bf16 + channels_last
     # on a CPU with native bf16 (docs/performance.md)
     amp_bf16: str = "auto"
@@ -101,6 +102,7 @@ def build_nets(cfg: ALITrainConfig, device: torch.device, images: np.ndarray | N
     if images is not None:
         nets.decoder.init_output_bias(mean_image(images))
     scale_dropout(nets.discriminator, cfg.dropout_scale)
+    nets.encoder.sigma_max = cfg.sigma_max
     for net in nets.modules().values():
         net.to(device)
     return nets

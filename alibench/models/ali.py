@@ -61,11 +61,13 @@ to D's joint input beside D(x) and D(z).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .layers import ConvBN, Maxout, PositionBias, bn, init_paper, scaled
 
@@ -138,6 +140,11 @@ def _with_y(h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
 class Encoder(nn.Module):
     """Gz: x → (μ, log σ), each (N, latent, 1, 1)."""
 
+    # > 0: σ is bounded smoothly below this value (a demo deviation, set from
+    # ALITrainConfig.sigma_max by ``build_nets``; the paper's σ is exp of a linear
+    # output, unbounded). One runaway σ can reach 1e7 and poison Adam (docs/demo.md).
+    sigma_max: float = 0.0
+
     def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
                  cond_dim: int = 0) -> None:
         super().__init__()
@@ -156,7 +163,15 @@ class Encoder(nn.Module):
         for block in self.blocks:
             h = block(h)
         mu, log_sigma = self.out(_with_y(h, y)).chunk(2, dim=1)
-        return mu, log_sigma
+        return mu, self._bounded(log_sigma)
+
+    def _bounded(self, log_sigma: torch.Tensor) -> torch.Tensor:
+        """log σ, or m − softplus(m − log σ) with m = log sigma_max: below m, and
+        with a gradient everywhere (a hard clamp would freeze a unit above it)."""
+        if self.sigma_max <= 0:
+            return log_sigma
+        m = math.log(self.sigma_max)
+        return m - F.softplus(m - log_sigma)
 
     def features(self, x: torch.Tensor, layers: tuple[str, ...],
                  y: torch.Tensor | None = None) -> torch.Tensor:
