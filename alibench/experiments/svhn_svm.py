@@ -74,9 +74,9 @@ PRESETS = {
     # took ~12,000) and the decay lets reconstructions settle (rows L4, L7, L8).
     # D's lr x 1/2 rather than x 1/4: over five paired seeds on one machine the
     # stronger D gave better features and reconstructions (docs/demo.md, M3).
-    # σ bounded below 1, the prior's (unbounded): at lr 1.2e-3 one unit's log σ
-    # could run away to ~18 within two steps, D's logit to ~1e7, and the run was
-    # lost (docs/demo.md, S1).
+    # σ bounded below 1, the prior's (paper: unbounded): at lr 1.2e-3 one unit's
+    # log σ could run away from ~3 to ~18 within four steps, D's logit reached
+    # ~1e7, and the runs where it did ended worst (docs/demo.md, point 12, S1).
     "demo": {**DEMO_V1, "latent_dim": 64, "lr": 1.2e-3, "d_lr_scale": 0.5, "lr_decay_steps": 1500,
              "sigma_max": 1.0, "steps": 6000,
              "log_every": 100, "checkpoint_every": 1000, "sample_every": 1000},

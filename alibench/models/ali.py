@@ -142,7 +142,8 @@ class Encoder(nn.Module):
 
     # > 0: σ is bounded smoothly below this value (a demo deviation, set from
     # ALITrainConfig.sigma_max by ``build_nets``; the paper's σ is exp of a linear
-    # output, unbounded). One runaway σ can reach 1e7 and poison Adam (docs/demo.md).
+    # output, unbounded; in the CPU demo one unit's σ ran away to ~1e8 within a few
+    # steps and D's logit to ~1e7: docs/demo.md, point 12).
     sigma_max: float = 0.0
 
     def __init__(self, spec: ArchSpec, width: float = 1.0, latent_dim: int | None = None,
