@@ -16,6 +16,17 @@ def test_paper_preset_is_the_papers_settings():
     assert cfg.feature_layers == "mu,bn4,bn5,bn6"
 
 
+
+@pytest.mark.parametrize("key, paper_value", [("lr_decay_steps", 0), ("sigma_max", 0.0)])
+def test_no_paper_preset_turns_on_a_demo_deviation(key, paper_value):
+    """The learning-rate decay and the bound on σ are demo deviations: every
+    experiment's ``paper`` preset keeps the released code's value."""
+    import alibench.experiments  # noqa: F401  (registers them)
+    from alibench.core import registry
+    for exp in map(registry.get, registry.names()):
+        cfg = exp.config_cls(**exp.presets.get("paper", {}))
+        assert getattr(cfg, key, paper_value) == paper_value, exp.name
+
 def test_overrides_are_typed():
     cfg = build_config(SvhnSvmConfig, PRESETS, "demo", ["width=0.5", "steps=7", "raw_pixels=no"])
     assert cfg.width == 0.5 and cfg.steps == 7 and cfg.raw_pixels is False

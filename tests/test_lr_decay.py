@@ -59,10 +59,3 @@ def test_a_decay_turns_cuda_graphs_off():
     assert resolve_fast_path(ALITrainConfig(), ctx).cuda_graphs
     assert not resolve_fast_path(ALITrainConfig(lr_decay_steps=100), ctx).cuda_graphs
 
-
-def test_no_paper_preset_decays():
-    import alibench.experiments  # noqa: F401  (registers them)
-    from alibench.core import registry
-    for exp in map(registry.get, registry.names()):
-        cfg = exp.config_cls(**exp.presets.get("paper", {}))
-        assert getattr(cfg, "lr_decay_steps", 0) == 0, exp.name

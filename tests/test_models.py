@@ -169,10 +169,3 @@ def test_without_sigma_max_the_encoder_returns_its_raw_log_sigma():
         h = block(h)
     assert torch.equal(log_sigma, enc.out(h).chunk(2, dim=1)[1])
 
-
-def test_no_paper_preset_bounds_sigma():
-    import alibench.experiments  # noqa: F401  (registers them)
-    from alibench.core import registry
-    for exp in map(registry.get, registry.names()):
-        cfg = exp.config_cls(**exp.presets.get("paper", {}))
-        assert getattr(cfg, "sigma_max", 0.0) == 0.0, exp.name
