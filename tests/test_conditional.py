@@ -19,6 +19,24 @@ def _method(embed_dim, k=10, seed=0):
     return ConditionalALI(nets, make_embedder(k, embed_dim), 1e-3, 0.5, 0.999, torch.device("cpu"))
 
 
+def test_conditional_ali_takes_the_game_keys_plain_ali_takes():
+    """d_lr_scale, the decay and the augmentation policies reach conditional ALI's
+    step as they reach plain ALI's (they used to be dropped without a word)."""
+    from alibench.experiments.conditional import ConditionalConfig, _build
+    cfg = ConditionalConfig(arch="svhn", width=0.125, latent_dim=8, batch_size=4, steps=10,
+                            lr=8e-4, d_lr_scale=0.25, lr_decay_steps=4, augment="color",
+                            augment_data="translation", embed_dim=0)
+    images = np.zeros((8, 32, 32, 3), dtype=np.uint8)
+    m = _build(cfg, "class", 10, torch.device("cpu"), images)
+    assert isinstance(m, ConditionalALI)
+    assert m.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert (m.total_steps, m.decay_steps) == (10, 4)
+    assert (m.augment_policy, m.data_policy) == (("color",), ("translation",))
+    for step in range(10):
+        m.train_step((torch.rand(4, 3, 32, 32), _one_hot([0, 1, 2, 3])), step)
+    assert m.opt_g.param_groups[0]["lr"] == pytest.approx(8e-4 * 0.25)
+
+
 def _one_hot(labels, k=10):
     return torch.eye(k)[torch.tensor(labels)]
 

@@ -78,6 +78,14 @@ def test_bigan_refuses_a_stochastic_encoder():
         build_config(BiganConfig, PRESETS, "demo", ["stochastic_encoder=true"])
 
 
+@pytest.mark.parametrize("key", ["d_lr_scale=0.5", "augment=color", "augment_data=translation",
+                                 "lr_decay_steps=100"])
+def test_two_phase_refuses_the_ali_game_keys_it_would_ignore(key):
+    """Neither phase takes them: refused, not silently trained without."""
+    with pytest.raises(UserError, match=f"do not take {key.split('=')[0]}; leave it at the default"):
+        build_config(TwoPhaseConfig, TWO_PHASE_PRESETS, "demo", [key])
+
+
 def test_two_phase_refusals(shared_data):
     with pytest.raises(UserError, match="train eagerly; set compile=auto"):
         build_config(TwoPhaseConfig, TWO_PHASE_PRESETS, "demo", ["compile=on"])

@@ -34,11 +34,13 @@ from ..reporting.figures import (
 )
 from ..train.fastpath import FastPath
 from .ali_training import (
+    DEMO_TRAINING,
     ALITrainConfig,
     build_ali_method,
     build_nets,
     check_arch_fits,
     check_train_images,
+    game_options,
     train_ali,
 )
 from .context import RunContext
@@ -116,7 +118,7 @@ def _build(cfg: ConditionalConfig, kind: str, k: int, device: torch.device,
     embedder = make_embedder(k, cfg.embed_dim)
     nets = build_nets(cfg, device, images, cond_dim=cfg.embed_dim or k)
     return ConditionalALI(nets, embedder, cfg.lr, cfg.beta1, cfg.beta2, device,
-                          cfg.stochastic_encoder, fast)
+                          cfg.stochastic_encoder, fast, **game_options(cfg, images))
 
 
 def validation(cfg: ConditionalConfig, data: ImageData) -> Validation:
@@ -157,8 +159,9 @@ def execute(cfg: ConditionalConfig, ctx: RunContext) -> list[dict]:
 CIFAR10_PAPER = {"data": "cifar10", "arch": "cifar10", "batch_size": 100, "epochs": 6475.0,
                  "n_val": 5000}
 METHODS = ("ali", "conditional-ali")   # recon_mse records: conditional or not
-DEMO = {"data": "sample:svhn", "arch": "svhn", "width": 0.25, "steps": 600, "batch_size": 64,
-        "log_every": 50, "checkpoint_every": 200, "sample_every": 100, "eval_batch_size": 200}
+# The shipped SVHN sample at width 1/4, trained as the svhn-svm demo is (DEMO_TRAINING).
+DEMO = {"data": "sample:svhn", "arch": "svhn", "width": 0.25, "batch_size": 64,
+        "eval_batch_size": 200, **DEMO_TRAINING}
 
 register(Experiment(
     name="conditional",

@@ -22,7 +22,7 @@ from ..reporting.figures import (
     sample_callbacks,
     write_figures,
 )
-from .ali_training import ALITrainConfig, build_ali_method, check_arch_fits, train_ali
+from .ali_training import DEMO_TRAINING, ALITrainConfig, build_ali_method, check_arch_fits, train_ali
 from .context import RunContext
 from .svm_track import SvmProtocolConfig, check_protocol, evaluate_features
 
@@ -65,21 +65,10 @@ PRESETS = {
     "paper": {"amp_bf16": "off"},
     # Same networks and protocol, a tenth of the training: for quick GPU checks.
     "fast": {"epochs": 10.0, "svm_solver": "torch"},
-    # Tiny widths on the real SVHN sample shipped in the package, ~10 minutes on a CPU.
-    # Deviations from `paper` (docs/demo.md): width 1/4, latent 64 (paper 256),
-    # lr 1.2e-3 (1e-4), D's lr x 1/2 (x 1), both decayed linearly to 0 over the
-    # last 1,500 steps (constant), batch 64 (100), 6,000 steps on 981 images.
-    # They balance the game and give digit-like, diverse samples; the large rates
-    # get the encoder past its untrained control within 6,000 steps (at 2e-4 it
-    # took ~12,000) and the decay lets reconstructions settle (rows L4, L7, L8).
-    # D's lr x 1/2 rather than x 1/4: over five paired seeds on one machine the
-    # stronger D gave better features and reconstructions (docs/demo.md, M3).
-    # σ bounded below 1, the prior's (paper: unbounded): at lr 1.2e-3 one unit's
-    # log σ could run away from ~3 to ~18 within four steps, D's logit reached
-    # ~1e7, and the runs where it did ended worst (docs/demo.md, point 12, S1).
-    "demo": {**DEMO_V1, "latent_dim": 64, "lr": 1.2e-3, "d_lr_scale": 0.5, "lr_decay_steps": 1500,
-             "sigma_max": 1.0, "steps": 6000,
-             "log_every": 100, "checkpoint_every": 1000, "sample_every": 1000},
+    # Tiny widths on the real SVHN sample shipped in the package, ~10 minutes on a
+    # CPU: batch 64 (paper 100), and the demos' training (DEMO_TRAINING: its
+    # deviations and why).
+    "demo": {**DEMO_V1, **DEMO_TRAINING},
 }
 
 

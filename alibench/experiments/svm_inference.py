@@ -18,7 +18,7 @@ path) on one process. See ``methods.posthoc`` and docs/fidelity.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -65,6 +65,17 @@ class TwoPhaseConfig(SvhnSvmConfig):
         if on:
             raise UserError(f"the two-phase inference baselines train eagerly; set "
                             f"{', '.join(k + '=auto' for k in on)}")
+        # their GAN phase and inference phase do not take ALI's game keys: refuse
+        # them rather than silently train without them
+        moved = [k for k in ALI_GAME_KEYS if getattr(self, k) != DEFAULTS[k]]
+        if moved:
+            raise UserError(f"the two-phase inference baselines do not take "
+                            f"{', '.join(moved)}; leave {'it' if len(moved) == 1 else 'them'} "
+                            f"at the default ({', '.join(f'{k}={DEFAULTS[k]!r}' for k in moved)})")
+
+
+ALI_GAME_KEYS = ("d_lr_scale", "augment", "augment_data", "lr_decay_steps")
+DEFAULTS = {f.name: f.default for f in fields(SvhnSvmConfig)}
 
 
 def phase_steps(cfg: TwoPhaseConfig, n_images: int) -> tuple[int, int]:

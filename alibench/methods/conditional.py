@@ -43,8 +43,9 @@ class ConditionalALI(ALI):
 
     def __init__(self, nets: ALINets, embedder: nn.Module, lr: float, beta1: float, beta2: float,
                  device: torch.device, stochastic_encoder: bool = True,
-                 fast: FastPath | None = None) -> None:
-        super().__init__(nets, lr, beta1, beta2, device, stochastic_encoder, fast)
+                 fast: FastPath | None = None, **options: Any) -> None:
+        # options: ALI's demo deviations (d_lr_scale, augment and data policies, decay)
+        super().__init__(nets, lr, beta1, beta2, device, stochastic_encoder, fast, **options)
         self.embedder = embedder.to(device)
 
     def state(self) -> dict[str, Any]:
