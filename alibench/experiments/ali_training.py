@@ -104,6 +104,8 @@ def check_arch_fits(arch: str, data: ImageData) -> None:
 DEMO_TRAINING = {"latent_dim": 64, "lr": 1.2e-3, "d_lr_scale": 0.5, "lr_decay_steps": 1500,
                  "sigma_max": 1.0, "steps": 6000,
                  "log_every": 100, "checkpoint_every": 1000, "sample_every": 1000}
+
+
 def mean_image(images: np.ndarray) -> torch.Tensor:
     """Mean training image, (3, H, W) in [0, 1], without a float copy of the set."""
     return torch.from_numpy(images.mean(axis=0, dtype=np.float64) / 255.0).permute(2, 0, 1).float()
