@@ -133,6 +133,10 @@ def build_ali_method(cfg: ALITrainConfig, device: torch.device,
                cfg.stochastic_encoder, fast, **game_options(cfg, images))
 
 
+# The config keys game_options reads: a method that cannot take them refuses them.
+GAME_KEYS = ("d_lr_scale", "augment", "augment_data", "lr_decay_steps")
+
+
 def game_options(cfg: ALITrainConfig, images: np.ndarray | None = None) -> dict[str, Any]:
     """The demo deviations ALI's step takes (keywords of ``methods.ali.ALI``), for
     every ALI-like method built from this config, so none of them drops a key."""

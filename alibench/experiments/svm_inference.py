@@ -32,7 +32,7 @@ from ..reporting.figures import restore, sample_callbacks
 from ..train.entry import epoch_batches, fit
 from ..train.fastpath import switch_values
 from ..train.loop import LoopSettings, steps_for
-from .ali_training import build_ali_method, build_nets, train_ali
+from .ali_training import GAME_KEYS, build_ali_method, build_nets, train_ali
 from .context import RunContext
 from .svhn_svm import DEMO_V1, PRESETS as SVHN_PRESETS, SvhnSvmConfig, check as check_svm, draw_pictures, \
     evaluate_encoder
@@ -67,14 +67,13 @@ class TwoPhaseConfig(SvhnSvmConfig):
                             f"{', '.join(k + '=auto' for k in on)}")
         # their GAN phase and inference phase do not take ALI's game keys: refuse
         # them rather than silently train without them
-        moved = [k for k in ALI_GAME_KEYS if getattr(self, k) != DEFAULTS[k]]
+        moved = [k for k in GAME_KEYS if getattr(self, k) != DEFAULTS[k]]
         if moved:
             raise UserError(f"the two-phase inference baselines do not take "
                             f"{', '.join(moved)}; leave {'it' if len(moved) == 1 else 'them'} "
                             f"at the default ({', '.join(f'{k}={DEFAULTS[k]!r}' for k in moved)})")
 
 
-ALI_GAME_KEYS = ("d_lr_scale", "augment", "augment_data", "lr_decay_steps")
 DEFAULTS = {f.name: f.default for f in fields(SvhnSvmConfig)}
 
 
