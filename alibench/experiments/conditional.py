@@ -34,7 +34,7 @@ from ..reporting.figures import (
 )
 from ..train.fastpath import FastPath
 from .ali_training import (
-    DEMO_TRAINING,
+    PICTURE_DEMO_TRAINING,
     ALITrainConfig,
     build_ali_method,
     build_nets,
@@ -159,9 +159,10 @@ def execute(cfg: ConditionalConfig, ctx: RunContext) -> list[dict]:
 CIFAR10_PAPER = {"data": "cifar10", "arch": "cifar10", "batch_size": 100, "epochs": 6475.0,
                  "n_val": 5000}
 METHODS = ("ali", "conditional-ali")   # recon_mse records: conditional or not
-# The shipped SVHN sample at width 1/4, trained as the svhn-svm demo is (DEMO_TRAINING).
+# The shipped SVHN sample at width 1/4, trained as the svhn-svm demo is but for D's
+# learning rate (PICTURE_DEMO_TRAINING).
 DEMO = {"data": "sample:svhn", "arch": "svhn", "width": 0.25, "batch_size": 64,
-        "eval_batch_size": 200, **DEMO_TRAINING}
+        "eval_batch_size": 200, **PICTURE_DEMO_TRAINING}
 
 register(Experiment(
     name="conditional",
@@ -169,7 +170,7 @@ register(Experiment(
     config_cls=ConditionalConfig,
     presets={"paper": {"amp_bf16": "off"},   # float32: see docs/performance.md
              "fast": {"epochs": 12.3},
-             # Raw one-hot y (no 0.01-scale embedding) so 600 steps can learn to use it.
+             # Raw one-hot y (no 0.01-scale embedding), so a short run can learn to use it.
              "demo": {**DEMO, "embed_dim": 0}},
     execute=execute, methods=METHODS, check=check, paper_table="celeba", pictures=pictures,
     model=saved_model))
