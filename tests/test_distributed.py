@@ -104,10 +104,14 @@ def test_ddp_steps_equal_one_process_on_the_global_batch(tmp_path):
                                atol=1e-5, rtol=1e-5)
 
 
-# lr pinned at the value the tolerances below were set for: the demo's lr 8e-4 lets the
-# two runs' float-rounding differences (reduction order, synced BN) grow past them in 40 steps.
+# lr and D's lr pinned at the values the tolerances below were set for: at the demo's
+# rates the two runs' float-rounding differences (reduction order, synced BN) grow past
+# them in 40 steps. With D's lr x 1 (the demo's since D1) the logged losses still agree,
+# but the SVM on 40-step features, with C chosen on 2 draws, can flip to a degenerate C
+# on one run (81.7 vs 90.0 %, chance): noise in the check, not in the training.
 TINY = ["--preset", "demo", "--set", "steps=40", "width=0.125", "batch_size=32", "log_every=10",
-        "checkpoint_every=20", "n_val_draws=2", "n_test_draws=6", "n_c=6", "lr=2e-4", "--device", "cpu"]
+        "checkpoint_every=20", "n_val_draws=2", "n_test_draws=6", "n_c=6", "lr=2e-4",
+        "d_lr_scale=0.5", "--device", "cpu"]
 
 
 def _metrics(out):
