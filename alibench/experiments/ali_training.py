@@ -89,10 +89,11 @@ def check_arch_fits(arch: str, data: ImageData) -> None:
 
 
 # How the CPU demos train ALI's SVHN networks (width 1/4) on the shipped SVHN
-# sample: one recipe for svhn-svm, ali-pictures and conditional (issue 13;
-# docs/demo.md). Deviations from the paper: latent 64 (256), lr 1.2e-3 (1e-4),
-# both rates decayed linearly to 0 over the last 1,500 steps (constant), σ
-# bounded below 1 (unbounded), 6,000 steps. They balance the game and give
+# sample: one recipe for svhn-svm, ali-pictures and conditional (the last two
+# with D's lr x 1/2, PICTURE_DEMO_TRAINING below; issue 13, docs/demo.md).
+# Deviations from the paper: latent 64 (256), lr 1.2e-3 (1e-4), both rates
+# decayed linearly to 0 over the last 1,500 steps (constant), σ bounded below 1
+# (unbounded), 6,000 steps. They balance the game and give
 # digit-like, diverse samples; the large rates get the encoder past its untrained
 # control within 6,000 steps (at 2e-4 it took ~12,000) and the decay lets
 # reconstructions settle (rows L4, L7, L8). D's lr is the paper's (x 1): over five
